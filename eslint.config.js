@@ -1,0 +1,33 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', '.local/', 'web/dist/', 'layers/**/bin/'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The domain speaks in domain words: no AWS SDK, no Lambda types, no infrastructure.
+    files: ['lambdas/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@aws-sdk/*', 'aws-lambda', 'aws-cdk-lib', 'aws-cdk-lib/*'], message: 'lambdas/domain depends on ports only; put SDK code in lambdas/adapters.' },
+            { group: ['#adapters/*', '#composition/*', '#handlers/*', '**/adapters/**'], message: 'the domain must not import adapters or handlers.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Handlers are thin: config is read once in the composition root.
+    files: ['lambdas/handlers/**/*.ts', 'lambdas/domain/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read config in lambdas/composition via contracts/env.' }],
+    },
+  },
+);

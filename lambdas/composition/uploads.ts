@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { Env, UploadApiConfig } from '#contracts/env';
+import { documentClient, s3Client } from '#adapters/clients';
+import { DynamoRateLimiter } from '#adapters/dynamo-rate-limiter';
+import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
+import { S3UploadStore } from '#adapters/s3-upload-store';
+import { Uploads } from '#domain/uploads';
+
+let uploads: Uploads | undefined;
+
+/**
+ * The composition root of the upload API: the only place that reads its configuration and picks
+ * adapters. Built on first use and kept for the life of the process.
+ */
+export function deps(): { uploads: Uploads } {
+  if (!uploads) {
+    const config = UploadApiConfig.parse(process.env);
+    const table = config[Env.tableName];
+    const documents = documentClient();
+    uploads = new Uploads({
+      videos: new DynamoVideoRepository(documents, table),
+      store: new S3UploadStore(s3Client({ forcePathStyle: config[Env.s3ForcePathStyle] }), config[Env.rawBucket]),
+      limiter: new DynamoRateLimiter(documents, table),
+      clock: { now: () => new Date() },
+      ids: { videoId: () => randomBytes(8).toString('base64url') },
+      limits: {
+        maxBytes: config[Env.uploadMaxBytes],
+        partSizeBytes: config[Env.uploadPartSizeBytes],
+        urlTtlSeconds: config[Env.uploadUrlTtlSeconds],
+        startsPerHour: config[Env.uploadStartsPerHour],
+      },
+    });
+  }
+  return { uploads };
+}
+
+/** Tests and local mode call this after changing configuration. */
+export function resetDeps(): void {
+  uploads = undefined;
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Names of every environment variable a function reads. CDK sets them (`lib/`), local mode
+ * resolves them from the synthesized template (`local/`), the composition roots parse them —
+ * all from this one list, so a name cannot drift between the three.
+ */
+export const Env = {
+  tableName: 'TABLE_NAME',
+  rawBucket: 'RAW_BUCKET',
+  mediaBucket: 'MEDIA_BUCKET',
+  userPoolId: 'USER_POOL_ID',
+  userPoolClientId: 'USER_POOL_CLIENT_ID',
+  uploadMaxBytes: 'UPLOAD_MAX_BYTES',
+  uploadPartSizeBytes: 'UPLOAD_PART_SIZE_BYTES',
+  uploadUrlTtlSeconds: 'UPLOAD_URL_TTL_SECONDS',
+  uploadStartsPerHour: 'UPLOAD_STARTS_PER_HOUR',
+  /** Capability flag: path-style S3 URLs (needed by the local S3 stand-in on loopback). */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+} as const;
+
+export type EnvName = (typeof Env)[keyof typeof Env];
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** Defaults a user can rely on (README "Limits"); every one is overridable by its env var. */
+export const UploadDefaults = {
+  maxBytes: 20 * GiB,
+  partSizeBytes: 8 * MiB,
+  urlTtlSeconds: 3600,
+  startsPerHour: 5,
+} as const;
+
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+/** The upload API's configuration, parsed once by its composition root. */
+export const UploadApiConfig = z.object({
+  [Env.tableName]: z.string().min(1),
+  [Env.rawBucket]: z.string().min(1),
+  [Env.uploadMaxBytes]: z.coerce.number().int().positive().default(UploadDefaults.maxBytes),
+  [Env.uploadPartSizeBytes]: z.coerce
+    .number()
+    .int()
+    .min(5 * MiB, 'S3 parts (but the last) must be at least 5 MiB')
+    .default(UploadDefaults.partSizeBytes),
+  [Env.uploadUrlTtlSeconds]: z.coerce.number().int().min(60).max(604800).default(UploadDefaults.urlTtlSeconds),
+  [Env.uploadStartsPerHour]: z.coerce.number().int().positive().default(UploadDefaults.startsPerHour),
+  [Env.s3ForcePathStyle]: flag,
+});
+export type UploadApiConfig = z.infer<typeof UploadApiConfig>;

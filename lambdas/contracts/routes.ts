@@ -1,0 +1,28 @@
+/**
+ * The one route table. CDK builds API Gateway from it (`lib/constructs/video-api.ts`), the local
+ * gateway serves it (`local/gateway.ts`), and tests walk it — so a route exists everywhere or
+ * nowhere. `handler` is the module under `lambdas/handlers/` that exports `handler`.
+ */
+export interface Route {
+  /** Stable id; also the construct id of the route's function in CDK. */
+  readonly id: string;
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** API Gateway path syntax: `{name}` for a path parameter. */
+  readonly path: string;
+  readonly handler: string;
+  /** `user`: a Cognito ID token is required; `public`: no token needed. */
+  readonly auth: 'user' | 'public';
+}
+
+export const API_PREFIX = '/api/v1';
+
+export const routes = [
+  { id: 'StartUpload', method: 'POST', path: '/api/v1/videos/upload', handler: 'api/start-upload', auth: 'user' },
+  { id: 'GetUpload', method: 'GET', path: '/api/v1/videos/{id}/upload', handler: 'api/get-upload', auth: 'user' },
+  { id: 'CompleteUpload', method: 'POST', path: '/api/v1/videos/{id}/upload/complete', handler: 'api/complete-upload', auth: 'user' },
+  { id: 'AbortUpload', method: 'DELETE', path: '/api/v1/videos/{id}/upload', handler: 'api/abort-upload', auth: 'user' },
+  { id: 'GetVideoStatus', method: 'GET', path: '/api/v1/videos/{id}/status', handler: 'api/get-video-status', auth: 'user' },
+  { id: 'GetVideo', method: 'GET', path: '/api/v1/videos/{id}', handler: 'api/get-video', auth: 'user' },
+] as const satisfies readonly Route[];
+
+export type RouteId = (typeof routes)[number]['id'];

@@ -1,0 +1,35 @@
+import type { VideoStatus, Visibility } from '#contracts/api';
+
+/** A video as the domain sees it; the repository maps it to and from table items. */
+export interface Video {
+  readonly id: string;
+  readonly ownerId: string;
+  title: string;
+  description: string;
+  tags: string[];
+  visibility: Visibility;
+  status: VideoStatus;
+  readonly fileName: string;
+  readonly fileSize: number;
+  readonly contentType: string;
+  /** Key of the uploaded source in the raw bucket (derived from the id, never the file name). */
+  readonly rawKey: string;
+  /** S3 multipart upload id while `pending_upload`. */
+  readonly uploadId: string;
+  readonly partSize: number;
+  /** Bumped each time the source is replaced; part of the workflow's execution name. */
+  generation: number;
+  /** Optimistic-concurrency version, bumped on every write. */
+  version: number;
+  progress?: { done: number; total: number };
+  failure?: { code: string; message: string };
+  readonly createdAt: string;
+  updatedAt: string;
+}
+
+export const rawKeyFor = (videoId: string): string => `uploads/${videoId}/source`;
+
+/** Who may see a video at all: its owner always; others only a public video that is ready. */
+export function isVisibleTo(video: Video, userId: string | undefined): boolean {
+  return video.ownerId === userId || (video.visibility === 'public' && video.status === 'ready');
+}

@@ -1,0 +1,145 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { z, type ZodType } from 'zod';
+import type { ErrorBody } from '#contracts/api';
+import { AppError, UnauthorizedError, ValidationError } from '#domain/errors';
+
+/** The verified caller, from the claims the Cognito authorizer put on the request. */
+export interface Caller {
+  readonly userId: string;
+  readonly email: string | undefined;
+}
+
+export interface HttpInput<B, P> {
+  readonly body: B;
+  readonly params: P;
+  readonly caller: Caller;
+}
+
+export interface HttpOutput {
+  readonly statusCode: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+interface Schemas<B, P> {
+  readonly body?: ZodType<B>;
+  readonly params?: ZodType<P>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The one HTTP wrapper every API handler goes through: parses the body and path parameters
+ * with zod (failures become 400s that name each bad field), reads the caller's claims, maps
+ * domain errors to statuses, and never lets a stack trace reach a client.
+ */
+export function httpHandler<B = undefined, P = undefined>(
+  schemas: Schemas<B, P>,
+  fn: (input: HttpInput<B, P>, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use({ onError: mapError })
+    .handler(async (event) => {
+      const caller = callerOf(event);
+      const params = schemas.params ? parse(schemas.params, event.pathParameters ?? {}, 'path') : (undefined as P);
+      const body = schemas.body ? parse(schemas.body, jsonBody(event), 'body') : (undefined as B);
+      const out = await fn({ body, params, caller }, event);
+      return respond(out.statusCode, out.body, out.headers);
+    });
+}
+
+function callerOf(event: APIGatewayProxyEvent): Caller {
+  const claims = (event.requestContext.authorizer?.['claims'] ?? {}) as Record<string, unknown>;
+  const userId = claims['sub'];
+  if (typeof userId !== 'string' || !userId) throw new UnauthorizedError('sign in: this route needs a valid ID token');
+  return { userId, email: typeof claims['email'] === 'string' ? claims['email'] : undefined };
+}
+
+function jsonBody(event: APIGatewayProxyEvent): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') {
+    throw new ValidationError('the request needs a JSON body');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ValidationError('the JSON body must be at most 1 MiB');
+  const type = headerOf(event, 'content-type');
+  if (type && !/^application\/json\b/i.test(type)) {
+    throw new ValidationError(`send the body as application/json (got ${type.slice(0, 100)})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError('the body is not valid JSON');
+  }
+}
+
+function parse<T>(schema: ZodType<T>, value: unknown, where: 'body' | 'path'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => describeIssue(issue, where));
+  throw new ValidationError(details.join('; '), { details });
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path'): string {
+  const path = issue.path.length ? issue.path.join('.') : where;
+  if (issue.code === 'unrecognized_keys') {
+    return `${path === where ? where : path}: remove unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type') {
+    const missing = issue.message.includes('received undefined');
+    return missing ? `${path}: is required (${issue.expected})` : `${path}: must be ${issue.expected}`;
+  }
+  return `${path}: ${issue.message}`;
+}
+
+function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name && value) return value;
+  }
+  return undefined;
+}
+
+function respond(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+async function mapError(request: middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>) {
+  const error = request.error;
+  const requestId = request.context?.awsRequestId;
+  if (error instanceof AppError && error.statusCode < 500) {
+    const body: ErrorBody = {
+      error: { code: error.name, message: error.message, ...(error.details ? { details: error.details } : {}) },
+    };
+    request.response = respond(error.statusCode, body, error.headers);
+    return;
+  }
+  const status = error instanceof AppError ? error.statusCode : 500;
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      message: 'request failed',
+      requestId,
+      path: request.event?.path,
+      error: { name: error?.name, message: error?.message, stack: error?.stack, cause: String(error?.cause ?? '') },
+    }),
+  );
+  const body: ErrorBody = {
+    error: {
+      code: status === 503 ? 'ServiceUnavailable' : 'InternalError',
+      message:
+        status === 503
+          ? 'a dependency is temporarily unavailable; retry after the Retry-After delay'
+          : `something went wrong on our side; quote request id ${requestId ?? 'unknown'} if it persists`,
+    },
+  };
+  request.response = respond(status, body, error instanceof AppError ? error.headers : {});
+}
