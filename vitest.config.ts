@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// Lambda runs Node 22; tests run on the machine's Node 20. The SDK's notice about that is noise here.
+process.env['AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING'] = '1';
+process.env['AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE'] = '1';
+
 /**
  * Four projects, from fastest to slowest: unit (no network), infra (CDK template assertions),
  * integration (the local platform over real HTTP), e2e (a real browser against the platform).
@@ -13,6 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

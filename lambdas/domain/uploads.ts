@@ -158,7 +158,13 @@ export class Uploads {
       return this.statusOf(await videos.transition(id, ['pending_upload'], 'uploaded'));
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
-      return this.statusOf(await this.owned(ownerId, id));
+      const now = await this.owned(ownerId, id);
+      if (now.status === 'aborted') {
+        // An abort won the race after the parts were assembled: honour it, leave nothing behind.
+        await store.remove(video.rawKey);
+        throw new ConflictError('this upload was aborted; start a new upload', { cause: error });
+      }
+      return this.statusOf(now);
     }
   }
 
@@ -182,7 +188,7 @@ export class Uploads {
     return this.statusOf(await this.owned(callerId, id));
   }
 
-  /** Metadata: the owner always; anyone for a public video that is ready. */
+  /** Metadata: the owner always; anyone else once it is ready, unless private. */
   async get(callerId: string, id: string): Promise<VideoView> {
     const video = await this.deps.videos.get(id);
     if (!video || !isVisibleTo(video, callerId)) throw notFound(id);
@@ -223,7 +229,8 @@ export class Uploads {
   private checkPartList(parts: readonly { partNumber: number }[], count: number): void {
     const numbers = parts.map((p) => p.partNumber);
     const problems: string[] = [];
-    if (new Set(numbers).size !== numbers.length) problems.push('parts lists a partNumber more than once');
+    const repeated = [...new Set(numbers.filter((n, i) => numbers.indexOf(n) !== i))];
+    if (repeated.length) problems.push(`partNumber ${summarise(repeated)} is listed more than once`);
     const outOfRange = numbers.filter((n) => n < 1 || n > count);
     if (outOfRange.length) problems.push(`this upload has parts 1..${count}; got partNumber ${outOfRange.join(', ')}`);
     const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !numbers.includes(n));

@@ -29,7 +29,10 @@ export interface Video {
 
 export const rawKeyFor = (videoId: string): string => `uploads/${videoId}/source`;
 
-/** Who may see a video at all: its owner always; others only a public video that is ready. */
+/**
+ * Who may see a video by its id: its owner always; anyone else once it is ready, unless it is
+ * private. (Unlisted means "anyone with the link", just never listed in search or feeds.)
+ */
 export function isVisibleTo(video: Video, userId: string | undefined): boolean {
-  return video.ownerId === userId || (video.visibility === 'public' && video.status === 'ready');
+  return video.ownerId === userId || (video.visibility !== 'private' && video.status === 'ready');
 }

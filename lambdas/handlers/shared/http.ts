@@ -85,7 +85,7 @@ function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path'): string 
   if (issue.code === 'unrecognized_keys') {
     return `${path === where ? where : path}: remove unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
-  if (issue.code === 'invalid_type') {
+  if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
     const missing = issue.message.includes('received undefined');
     return missing ? `${path}: is required (${issue.expected})` : `${path}: must be ${issue.expected}`;
   }

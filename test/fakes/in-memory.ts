@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import type { PartUrl, StoredPart, VideoStatus } from '#contracts/api';
+import { ConflictError, NotFoundError, UploadGoneError } from '#domain/errors';
+import type { Clock, IdGenerator, RateDecision, RateLimiter, UploadStore, VideoRepository } from '#domain/ports';
+import { Uploads, type UploadLimits } from '#domain/uploads';
+import type { Video } from '#domain/video';
+
+/**
+ * In-memory stand-ins for the domain's ports, faithful to the contracts in `ports.ts` (and to
+ * what the real adapters do where the contract is silent), so domain tests need no network.
+ * Every value crosses the boundary as a copy, as it would through DynamoDB or S3: a caller that
+ * mutates what it got back cannot change what is stored.
+ */
+
+/** A clock that stands still until a test moves it. */
+export class FakeClock implements Clock {
+  private ms: number;
+
+  constructor(start: Date | string = '2025-01-01T00:00:00.000Z') {
+    this.ms = new Date(start).getTime();
+  }
+
+  now(): Date {
+    return new Date(this.ms);
+  }
+
+  advance(by: { seconds?: number; ms?: number }): void {
+    this.ms += (by.seconds ?? 0) * 1000 + (by.ms ?? 0);
+  }
+}
+
+/** Ids `vid00000001`, `vid00000002`, …: valid 11-character video ids, predictable in tests. */
+export class SequentialIdGenerator implements IdGenerator {
+  private next = 1;
+
+  videoId(): string {
+    return `vid${String(this.next++).padStart(8, '0')}`;
+  }
+}
+
+/** `VideoRepository` on a map; `transition` checks and writes in one step, so it is atomic. */
+export class InMemoryVideoRepository implements VideoRepository {
+  private readonly items = new Map<string, Video>();
+
+  constructor(private readonly clock: Clock = { now: () => new Date() }) {}
+
+  async create(video: Video): Promise<void> {
+    if (this.items.has(video.id)) throw new ConflictError(`video ${video.id} already exists`);
+    this.items.set(video.id, structuredClone(video));
+  }
+
+  async get(id: string): Promise<Video | undefined> {
+    const video = this.items.get(id);
+    return video && structuredClone(video);
+  }
+
+  async transition(
+    id: string,
+    from: readonly VideoStatus[],
+    to: VideoStatus,
+    changes: Partial<Pick<Video, 'failure' | 'progress' | 'generation'>> = {},
+  ): Promise<Video> {
+    const current = this.items.get(id);
+    if (!current) throw new NotFoundError(`no video ${id}`);
+    if (!from.includes(current.status)) throw new ConflictError(`video ${id} is no longer ${from.join(' or ')}`);
+    // Only the allow-listed fields, as the real adapter's update expression does.
+    const next: Video = {
+      ...current,
+      status: to,
+      ...(changes.failure === undefined ? {} : { failure: changes.failure }),
+      ...(changes.progress === undefined ? {} : { progress: changes.progress }),
+      ...(changes.generation === undefined ? {} : { generation: changes.generation }),
+      version: current.version + 1,
+      updatedAt: this.clock.now().toISOString(),
+    };
+    this.items.set(id, structuredClone(next));
+    return structuredClone(next);
+  }
+
+  /** Test seam: stores a video as-is (e.g. one already `ready`), replacing any with its id. */
+  seed(video: Video): void {
+    this.items.set(video.id, structuredClone(video));
+  }
+}
+
+interface PendingUpload {
+  readonly key: string;
+  readonly parts: Map<number, { etag: string; bytes: Uint8Array }>;
+}
+
+/**
+ * `UploadStore` modelled on S3 multipart uploads: `begin` opens an upload, parts arrive by PUT
+ * (`put` with a URL from `signParts`, or `uploadPart` directly), `complete` concatenates the
+ * listed parts into an object and forgets the upload. A completed, aborted or unknown upload is
+ * gone: `listParts` and `complete` throw `UploadGoneError`, `abort` does nothing.
+ */
+export class InMemoryUploadStore implements UploadStore {
+  static readonly urlBase = 'https://raw.storage.test/';
+
+  private readonly uploads = new Map<string, PendingUpload>();
+  private readonly objects = new Map<string, { bytes: Uint8Array; contentType: string }>();
+  private readonly contentTypes = new Map<string, string>();
+  private nextUpload = 1;
+
+  async begin(key: string, contentType: string): Promise<string> {
+    const uploadId = `upload-${this.nextUpload++}`;
+    this.uploads.set(uploadId, { key, parts: new Map() });
+    this.contentTypes.set(uploadId, contentType);
+    return uploadId;
+  }
+
+  /** URLs that carry what a presigned URL would sign: key, upload, part number, exact size. */
+  async signParts(
+    key: string,
+    uploadId: string,
+    parts: readonly { partNumber: number; size: number }[],
+    ttlSeconds: number,
+  ): Promise<PartUrl[]> {
+    return parts.map(({ partNumber, size }) => {
+      const url = new URL(key, InMemoryUploadStore.urlBase);
+      url.search = new URLSearchParams({
+        uploadId,
+        partNumber: String(partNumber),
+        size: String(size),
+        expiresIn: String(ttlSeconds),
+      }).toString();
+      return { partNumber, size, url: url.toString() };
+    });
+  }
+
+  /**
+   * Test seam: the browser's PUT of a part to a signed URL. Like S3 with a signed
+   * `Content-Length`, refuses a body whose length differs from the signed size.
+   * @returns the part's ETag (quoted, as S3 returns it)
+   */
+  async put(url: string, bytes: Uint8Array): Promise<string> {
+    const parsed = new URL(url);
+    const key = decodeURIComponent(parsed.pathname.slice(1));
+    const query = parsed.searchParams;
+    if (Number(query.get('size')) !== bytes.byteLength) {
+      throw new Error(`SignatureDoesNotMatch: signed for ${query.get('size')} bytes, got ${bytes.byteLength}`);
+    }
+    return this.uploadPart(key, query.get('uploadId') ?? '', Number(query.get('partNumber')), bytes);
+  }
+
+  /** Test seam: stores a part without any size check (what an unsigned write could do). */
+  async uploadPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<string> {
+    const upload = this.pending(key, uploadId);
+    const etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
+    upload.parts.set(partNumber, { etag, bytes: Uint8Array.from(bytes) });
+    return etag;
+  }
+
+  async listParts(key: string, uploadId: string): Promise<StoredPart[]> {
+    const upload = this.pending(key, uploadId);
+    return [...upload.parts.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([partNumber, part]) => ({ partNumber, etag: part.etag, size: part.bytes.byteLength }));
+  }
+
+  async complete(key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<void> {
+    const upload = this.pending(key, uploadId);
+    const chunks = [...parts]
+      .sort((a, b) => a.partNumber - b.partNumber)
+      .map(({ partNumber, etag }) => {
+        const stored = upload.parts.get(partNumber);
+        // S3 answers InvalidPart, which the real adapter lets through as an unexpected error.
+        if (!stored || unquote(stored.etag) !== unquote(etag)) {
+          throw Object.assign(new Error(`InvalidPart: part ${partNumber}`), { name: 'InvalidPart' });
+        }
+        return stored.bytes;
+      });
+    this.objects.set(key, { bytes: Buffer.concat(chunks), contentType: this.contentTypes.get(uploadId) ?? '' });
+    this.uploads.delete(uploadId);
+  }
+
+  async abort(key: string, uploadId: string): Promise<void> {
+    if (this.uploads.get(uploadId)?.key === key) this.uploads.delete(uploadId);
+  }
+
+  async sizeOf(key: string): Promise<number | undefined> {
+    return this.objects.get(key)?.bytes.byteLength;
+  }
+
+  async remove(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  /** Test seam: whether an upload is still open (not completed, aborted or unknown). */
+  isOpen(uploadId: string): boolean {
+    return this.uploads.has(uploadId);
+  }
+
+  /** Test seam: the stored object's bytes, or `undefined`. */
+  object(key: string): Uint8Array | undefined {
+    const object = this.objects.get(key);
+    return object && Uint8Array.from(object.bytes);
+  }
+
+  private pending(key: string, uploadId: string): PendingUpload {
+    const upload = this.uploads.get(uploadId);
+    // S3 answers NoSuchUpload also for an upload id that belongs to another key.
+    if (!upload || upload.key !== key) throw new UploadGoneError('the upload no longer exists');
+    return upload;
+  }
+}
+
+/** An exact rolling window: an event counts while it is less than `windowSeconds` old. */
+export class InMemoryRateLimiter implements RateLimiter {
+  private readonly events = new Map<string, number[]>();
+
+  async acquire(key: string, limit: number, windowSeconds: number, now: Date): Promise<RateDecision> {
+    const nowMs = now.getTime();
+    const windowMs = windowSeconds * 1000;
+    const recent = (this.events.get(key) ?? []).filter((at) => nowMs - at < windowMs);
+    if (recent.length < limit) {
+      this.events.set(key, [...recent, nowMs]);
+      return { allowed: true };
+    }
+    this.events.set(key, recent);
+    const oldest = Math.min(...recent);
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - nowMs) / 1000)) };
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/** Limits for tests: small parts so files stay small; the production defaults' rate. */
+export const testLimits: UploadLimits = {
+  maxBytes: 64 * MiB,
+  partSizeBytes: 5 * MiB,
+  urlTtlSeconds: 900,
+  startsPerHour: 5,
+};
+
+export interface FakeUploads {
+  readonly uploads: Uploads;
+  readonly videos: InMemoryVideoRepository;
+  readonly store: InMemoryUploadStore;
+  readonly limiter: InMemoryRateLimiter;
+  readonly clock: FakeClock;
+  readonly ids: SequentialIdGenerator;
+}
+
+/** An `Uploads` wired to fresh fakes, with the fakes exposed so a test can arrange and inspect. */
+export function fakeUploads(limits: Partial<UploadLimits> = {}): FakeUploads {
+  const clock = new FakeClock();
+  const videos = new InMemoryVideoRepository(clock);
+  const store = new InMemoryUploadStore();
+  const limiter = new InMemoryRateLimiter();
+  const ids = new SequentialIdGenerator();
+  const uploads = new Uploads({ videos, store, limiter, clock, ids, limits: { ...testLimits, ...limits } });
+  return { uploads, videos, store, limiter, clock, ids };
+}
+
+const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
