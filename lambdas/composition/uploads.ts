@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Env, UploadApiConfig } from '#contracts/env';
+import { Env, UploadApiConfig, VideoReadConfig } from '#contracts/env';
 import { documentClient, s3Client } from '#adapters/clients';
 import { DynamoRateLimiter } from '#adapters/dynamo-rate-limiter';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { S3UploadStore } from '#adapters/s3-upload-store';
 import { Uploads } from '#domain/uploads';
+import { VideoQueries } from '#domain/videos';
 
 let uploads: Uploads | undefined;
+let queries: VideoQueries | undefined;
 
 /**
  * The composition root of the upload API: the only place that reads its configuration and picks
@@ -34,7 +36,11 @@ export function deps(): { uploads: Uploads } {
   return { uploads };
 }
 
-/** Tests and local mode call this after changing configuration. */
-export function resetDeps(): void {
-  uploads = undefined;
+/** The read side, for functions that only have the table (no raw bucket, no grants on it). */
+export function readDeps(): { videos: VideoQueries } {
+  if (!queries) {
+    const config = VideoReadConfig.parse(process.env);
+    queries = new VideoQueries(new DynamoVideoRepository(documentClient(), config[Env.tableName]));
+  }
+  return { videos: queries };
 }

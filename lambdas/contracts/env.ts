@@ -37,9 +37,14 @@ const flag = z
   .default('false')
   .transform((v) => v === 'true' || v === '1');
 
-/** The upload API's configuration, parsed once by its composition root. */
-export const UploadApiConfig = z.object({
+/** Configuration of functions that only read videos. */
+export const VideoReadConfig = z.object({
   [Env.tableName]: z.string().min(1),
+});
+export type VideoReadConfig = z.infer<typeof VideoReadConfig>;
+
+/** The upload API's configuration, parsed once by its composition root. */
+export const UploadApiConfig = VideoReadConfig.extend({
   [Env.rawBucket]: z.string().min(1),
   [Env.uploadMaxBytes]: z.coerce.number().int().positive().default(UploadDefaults.maxBytes),
   [Env.uploadPartSizeBytes]: z.coerce

@@ -1,7 +1,8 @@
-import type { StartUploadRequest, StoredPart, UploadSession, VideoStatusView, VideoView } from '#contracts/api';
-import { ConflictError, NotFoundError, PayloadTooLargeError, RateLimitedError, UploadGoneError, ValidationError } from './errors.ts';
+import type { StartUploadRequest, StoredPart, UploadSession, VideoStatusView } from '#contracts/api';
+import { ConflictError, PayloadTooLargeError, RateLimitedError, UploadGoneError, ValidationError } from './errors.ts';
 import type { Clock, IdGenerator, RateLimiter, UploadStore, VideoRepository } from './ports.ts';
-import { isVisibleTo, rawKeyFor, type Video } from './video.ts';
+import { rawKeyFor, type Video } from './video.ts';
+import { notFound, statusOf } from './videos.ts';
 
 /** S3 allows at most 10,000 parts; we stay at 1,000 so a start response stays small. */
 export const MAX_PARTS = 1000;
@@ -44,8 +45,7 @@ const formatBytes = (n: number): string =>
   n >= 1024 * MiB && n % (1024 * MiB) === 0 ? `${n / (1024 * MiB)} GiB` : `${n} bytes`;
 
 /**
- * Resumable direct-to-storage uploads: start, resume, complete, abort — and the owner's views of
- * the video while it uploads. Every method takes the caller's id and answers `NotFoundError` for a
+ * Resumable direct-to-storage uploads: start, resume, complete, abort. Every method takes the caller's id and answers `NotFoundError` for a
  * video that is not theirs, exactly as for one that does not exist.
  */
 export class Uploads {
@@ -126,7 +126,7 @@ export class Uploads {
     const video = await this.owned(ownerId, id);
     if (video.status !== 'pending_upload') {
       if (video.status === 'aborted') throw new ConflictError('this upload was aborted; start a new upload');
-      return this.statusOf(video);
+      return statusOf(video);
     }
     const expected = planParts(video.fileSize, video.partSize);
     this.checkPartList(parts, expected.length);
@@ -155,7 +155,7 @@ export class Uploads {
     }
 
     try {
-      return this.statusOf(await videos.transition(id, ['pending_upload'], 'uploaded'));
+      return statusOf(await videos.transition(id, ['pending_upload'], 'uploaded'));
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const now = await this.owned(ownerId, id);
@@ -164,35 +164,24 @@ export class Uploads {
         await store.remove(video.rawKey);
         throw new ConflictError('this upload was aborted; start a new upload', { cause: error });
       }
-      return this.statusOf(now);
+      return statusOf(now);
     }
   }
 
   /** Drops the stored parts and marks the video aborted; repeating it is a no-op. */
   async abort(ownerId: string, id: string): Promise<VideoStatusView> {
     const video = await this.owned(ownerId, id);
-    if (video.status === 'aborted') return this.statusOf(video);
+    if (video.status === 'aborted') return statusOf(video);
     if (video.status !== 'pending_upload') {
       throw new ConflictError(`the upload is already complete (status ${video.status}); delete the video instead`);
     }
     await this.deps.store.abort(video.rawKey, video.uploadId);
     try {
-      return this.statusOf(await this.deps.videos.transition(id, ['pending_upload'], 'aborted'));
+      return statusOf(await this.deps.videos.transition(id, ['pending_upload'], 'aborted'));
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       return this.abort(ownerId, id);
     }
-  }
-
-  async status(callerId: string, id: string): Promise<VideoStatusView> {
-    return this.statusOf(await this.owned(callerId, id));
-  }
-
-  /** Metadata: the owner always; anyone else once it is ready, unless private. */
-  async get(callerId: string, id: string): Promise<VideoView> {
-    const video = await this.deps.videos.get(id);
-    if (!video || !isVisibleTo(video, callerId)) throw notFound(id);
-    return toView(video);
   }
 
   private async owned(ownerId: string, id: string): Promise<Video> {
@@ -258,39 +247,10 @@ export class Uploads {
     if (problems.length) throw new ValidationError(problems.join('; '), { details: problems });
   }
 
-  private statusOf(video: Video): VideoStatusView {
-    const progress =
-      video.status === 'ready' ? 1 : video.progress && video.progress.total > 0 ? video.progress.done / video.progress.total : 0;
-    return {
-      id: video.id,
-      status: video.status,
-      progress,
-      ...(video.failure ? { failure: video.failure } : {}),
-    };
-  }
 }
 
-const notFound = (id: string) => new NotFoundError(`no video ${id}`);
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
 
 function summarise(numbers: number[]): string {
   return numbers.length > 10 ? `${numbers.slice(0, 10).join(', ')} and ${numbers.length - 10} more` : numbers.join(', ');
-}
-
-export function toView(video: Video): VideoView {
-  return {
-    id: video.id,
-    ownerId: video.ownerId,
-    title: video.title,
-    description: video.description,
-    tags: video.tags,
-    visibility: video.visibility,
-    status: video.status,
-    fileName: video.fileName,
-    fileSize: video.fileSize,
-    contentType: video.contentType,
-    createdAt: video.createdAt,
-    updatedAt: video.updatedAt,
-    version: video.version,
-  };
 }

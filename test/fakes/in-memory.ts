@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PartUrl, StoredPart, VideoStatus } from '#contracts/api';
 import { ConflictError, NotFoundError, UploadGoneError } from '#domain/errors';
 import type { Clock, IdGenerator, RateDecision, RateLimiter, UploadStore, VideoRepository } from '#domain/ports';
+import { VideoQueries } from '#domain/videos';
 import { Uploads, type UploadLimits } from '#domain/uploads';
 import type { Video } from '#domain/video';
 
@@ -235,6 +236,7 @@ export const testLimits: UploadLimits = {
 
 export interface FakeUploads {
   readonly uploads: Uploads;
+  readonly queries: VideoQueries;
   readonly videos: InMemoryVideoRepository;
   readonly store: InMemoryUploadStore;
   readonly limiter: InMemoryRateLimiter;
@@ -250,7 +252,7 @@ export function fakeUploads(limits: Partial<UploadLimits> = {}): FakeUploads {
   const limiter = new InMemoryRateLimiter();
   const ids = new SequentialIdGenerator();
   const uploads = new Uploads({ videos, store, limiter, clock, ids, limits: { ...testLimits, ...limits } });
-  return { uploads, videos, store, limiter, clock, ids };
+  return { uploads, queries: new VideoQueries(videos), videos, store, limiter, clock, ids };
 }
 
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '');

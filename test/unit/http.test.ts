@@ -9,7 +9,7 @@ import { fakeUploads, type FakeUploads } from '../fakes/in-memory.ts';
 
 /** The handlers' composition root, replaced by an `Uploads` on fakes (built fresh per test). */
 let f: FakeUploads;
-vi.mock('#composition/uploads', () => ({ deps: () => ({ uploads: f.uploads }) }));
+vi.mock('#composition/uploads', () => ({ deps: () => ({ uploads: f.uploads }), readDeps: () => ({ videos: f.queries }) }));
 
 const USER = 'user-alice';
 const REQUEST_ID = 'req-0c1d2e3f';

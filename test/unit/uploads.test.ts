@@ -389,7 +389,7 @@ describe('complete', () => {
     expect((error as Error).message).toContain(String(FILE_SIZE - 7));
     expect(await f.store.sizeOf(rawKeyFor(session.id))).toBeUndefined();
     expect(await f.videos.get(session.id)).toMatchObject({ status: 'failed', failure: { code: 'SizeMismatch' } });
-    expect(await f.uploads.status(OWNER, session.id)).toMatchObject({
+    expect(await f.queries.status(OWNER, session.id)).toMatchObject({
       status: 'failed',
       failure: { code: 'SizeMismatch' },
     });
@@ -457,16 +457,16 @@ describe('status and get', () => {
     await f.uploads.complete(OWNER, session.id, parts);
     await f.videos.transition(session.id, ['uploaded'], 'processing', { progress: { done: 3, total: 4 } });
 
-    expect(await f.uploads.status(OWNER, session.id)).toEqual({ id: session.id, status: 'processing', progress: 0.75 });
+    expect(await f.queries.status(OWNER, session.id)).toEqual({ id: session.id, status: 'processing', progress: 0.75 });
 
     await f.videos.transition(session.id, ['processing'], 'ready');
-    expect(await f.uploads.status(OWNER, session.id)).toMatchObject({ status: 'ready', progress: 1 });
+    expect(await f.queries.status(OWNER, session.id)).toMatchObject({ status: 'ready', progress: 1 });
   });
 
   it('gives the owner the metadata of their video at any status', async () => {
     const session = await f.uploads.start(OWNER, request({ description: 'boats', tags: ['sea'] }));
 
-    expect(await f.uploads.get(OWNER, session.id)).toMatchObject({
+    expect(await f.queries.get(OWNER, session.id)).toMatchObject({
       id: session.id,
       ownerId: OWNER,
       title: 'Harbour at dusk',
@@ -482,13 +482,13 @@ describe('status and get', () => {
     const video = await f.videos.get(session.id);
     f.videos.seed({ ...video!, status: 'ready' });
 
-    await expect(f.uploads.get(OTHER, session.id)).resolves.toMatchObject({ id: session.id, status: 'ready' });
+    await expect(f.queries.get(OTHER, session.id)).resolves.toMatchObject({ id: session.id, status: 'ready' });
   });
 
   it('hides a public video from others until it is ready', async () => {
     const session = await f.uploads.start(OWNER, request({ visibility: 'public' }));
 
-    await expect(f.uploads.get(OTHER, session.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(f.queries.get(OTHER, session.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('hides a private video that is ready from others', async () => {
@@ -496,7 +496,7 @@ describe('status and get', () => {
     const video = await f.videos.get(session.id);
     f.videos.seed({ ...video!, status: 'ready' });
 
-    await expect(f.uploads.get(OTHER, session.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(f.queries.get(OTHER, session.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 
@@ -512,13 +512,13 @@ describe("another user's upload", () => {
     ['resume', () => f.uploads.resume(OTHER, session.id)],
     ['complete', () => f.uploads.complete(OTHER, session.id, parts)],
     ['abort', () => f.uploads.abort(OTHER, session.id)],
-    ['status', () => f.uploads.status(OTHER, session.id)],
-    ['get', () => f.uploads.get(OTHER, session.id)],
+    ['status', () => f.queries.status(OTHER, session.id)],
+    ['get', () => f.queries.get(OTHER, session.id)],
   ])('answers NotFoundError to %s, as for a video that does not exist, changing nothing', async (_, call) => {
     const error = await call().catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(NotFoundError);
-    const missing = await f.uploads.status(OWNER, 'vid99999999').catch((e: unknown) => e);
+    const missing = await f.queries.status(OWNER, 'vid99999999').catch((e: unknown) => e);
     expect((error as Error).message.replace(session.id, 'ID')).toBe((missing as Error).message.replace('vid99999999', 'ID'));
     expect((await f.videos.get(session.id))?.status).toBe('pending_upload');
     expect(f.store.isOpen(session.uploadId)).toBe(true);

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { VideoId } from '#contracts/api';
-import { deps } from '#composition/uploads';
+import { readDeps } from '#composition/uploads';
 import { httpHandler } from '../shared/http.ts';
 
 /** `GET /api/v1/videos/{id}`: metadata, for the owner, or anyone once ready unless private. */
 export const handler = httpHandler({ params: z.object({ id: VideoId }) }, async ({ params, caller }) => ({
   statusCode: 200,
-  body: await deps().uploads.get(caller.userId, params.id),
+  body: await readDeps().videos.get(caller.userId, params.id),
 }));

@@ -76,20 +76,29 @@ function jsonBody(event: APIGatewayProxyEvent): unknown {
 function parse<T>(schema: ZodType<T>, value: unknown, where: 'body' | 'path'): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const details = result.error.issues.map((issue) => describeIssue(issue, where));
+  const details = result.error.issues.map((issue) => describeIssue(issue, where, value));
   throw new ValidationError(details.join('; '), { details });
 }
 
-function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path'): string {
+function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path', root: unknown): string {
   const path = issue.path.length ? issue.path.join('.') : where;
+  if (issue.path.length && valueAt(root, issue.path) === undefined) return `${path}: is required`;
   if (issue.code === 'unrecognized_keys') {
     return `${path === where ? where : path}: remove unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
-    const missing = issue.message.includes('received undefined');
-    return missing ? `${path}: is required (${issue.expected})` : `${path}: must be ${issue.expected}`;
+    return `${path}: must be ${issue.expected}`;
   }
   return `${path}: ${issue.message}`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {

@@ -1,0 +1,165 @@
+import { Tags, type App, type Environment } from 'aws-cdk-lib';
+import { FeaturePlan } from 'aws-cdk-lib/aws-cognito';
+import { featureFlags } from '#lib/feature-flags';
+import { StackNames } from '#lib/metadata';
+import { applyNag } from '#lib/nag';
+import { ApiStack } from '#lib/stacks/api-stack';
+import { AuthStack } from '#lib/stacks/auth-stack';
+import { DataStack } from '#lib/stacks/data-stack';
+import type { UploadLimits } from '#lib/constructs/video-api';
+
+/** Context keys the app reads (`cdk synth -c key=value` or cdk.json `context`). */
+export const ContextKeys = {
+  /** Browser origins for S3 uploads and the API: a JSON array, a comma-separated list, or `*`. */
+  allowedOrigins: 'allowedOrigins',
+  /** Cognito feature plan: `plus` (default), `essentials` or `lite`. */
+  cognitoFeaturePlan: 'cognitoFeaturePlan',
+  /** Largest accepted upload, bytes. */
+  uploadMaxBytes: 'uploadMaxBytes',
+  /** Preferred multipart part size, bytes (≥ 5 MiB). */
+  uploadPartSizeBytes: 'uploadPartSizeBytes',
+  /** Lifetime of presigned part URLs, seconds. */
+  uploadUrlTtlSeconds: 'uploadUrlTtlSeconds',
+  /** Upload starts per user in any rolling hour. */
+  uploadStartsPerHour: 'uploadStartsPerHour',
+} as const;
+
+/** Options of {@link buildApp}; each one overrides its context key. */
+export interface BuildAppOptions {
+  /**
+   * Browser origins allowed to upload to S3 and call the API.
+   * @default - context `allowedOrigins`, else `['*']`
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Cognito feature plan.
+   * @default - context `cognitoFeaturePlan`, else `FeaturePlan.PLUS`
+   */
+  readonly cognitoFeaturePlan?: FeaturePlan;
+  /**
+   * Upload limits.
+   * @default - context `uploadMaxBytes`, `uploadPartSizeBytes`, `uploadUrlTtlSeconds`,
+   * `uploadStartsPerHour`, each else its `UploadDefaults` value
+   */
+  readonly uploads?: UploadLimits;
+  /**
+   * Account and region of every stack. The region must be concrete: a TableV2 encrypted with a
+   * customer-managed key renders its per-replica key by region.
+   * @default - `CDK_DEFAULT_ACCOUNT` (may stay unknown) and `CDK_DEFAULT_REGION`, which the CDK
+   * CLI sets from the deploying profile; `us-east-1` when neither is set (in-process synth)
+   */
+  readonly env?: Environment;
+}
+
+/** The app's stacks. */
+export interface VodstackStacks {
+  readonly data: DataStack;
+  readonly auth: AuthStack;
+  readonly api: ApiStack;
+}
+
+/**
+ * Builds the whole platform into `app`: the stacks, tags, and cdk-nag (AwsSolutions and
+ * Serverless packs) as a validation plugin, so `app.synth()` fails on any finding not
+ * acknowledged with a reason. `bin/app.ts` and local mode both call this on a fresh `App`, so
+ * they synthesize the same templates.
+ *
+ * Cross-stack references follow the pinned `@aws-cdk/core:defaultCrossStackReferences` flag
+ * (`weak`): a consumer reads a producer's output with `Fn::GetStackOutput`, without exports.
+ */
+export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
+  applyFeatureFlags(app);
+  const allowedOrigins = opts.allowedOrigins ?? parseOrigins(app.node.tryGetContext(ContextKeys.allowedOrigins));
+  const cognitoFeaturePlan = opts.cognitoFeaturePlan ?? parseFeaturePlan(app.node.tryGetContext(ContextKeys.cognitoFeaturePlan));
+  const uploads = opts.uploads ?? parseUploadLimits(app);
+  const env = opts.env ?? {
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+    region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
+  };
+
+  const data = new DataStack(app, StackNames.data, { env, allowedOrigins });
+  const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan });
+  const api = new ApiStack(app, StackNames.api, {
+    env,
+    table: data.videos.table,
+    rawBucket: data.buckets.raw,
+    userPool: auth.accounts.userPool,
+    allowedOrigins,
+    uploads,
+  });
+  // Explicit, so grants on the data stack's keys know the consumer depends on the producer.
+  api.addStackDependency(data, 'grants on the table and raw bucket keys');
+  api.addStackDependency(auth, 'the authorizer trusts the user pool');
+
+  Tags.of(app).add('project', 'vodstack');
+  for (const [stack, lifecycle] of [
+    [data, 'stateful'],
+    [auth, 'stateful'],
+    [api, 'stateless'],
+  ] as const) {
+    Tags.of(stack).add('vodstack:lifecycle', lifecycle);
+  }
+
+  applyNag(app);
+  return { data, auth, api };
+}
+
+/** Sets every pinned feature flag the caller has not set, before any stack exists. */
+function applyFeatureFlags(app: App): void {
+  if (app.node.children.length > 0) {
+    throw new Error('buildApp needs a fresh App: feature flags must be set before any construct is added');
+  }
+  for (const [flag, value] of Object.entries(featureFlags)) {
+    if (app.node.tryGetContext(flag) === undefined) app.node.setContext(flag, value);
+  }
+}
+
+/** Accepts `["https://a","https://b"]`, `https://a,https://b`, `*` or an array. */
+export function parseOrigins(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return ['*'];
+  if (Array.isArray(value)) return value.map(String);
+  const text = String(value).trim();
+  const list: unknown = text.startsWith('[') ? JSON.parse(text) : text.split(',');
+  if (!Array.isArray(list)) throw new Error(`context ${ContextKeys.allowedOrigins}: expected a list of origins`);
+  const origins = list.map((o) => String(o).trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new Error(`context ${ContextKeys.allowedOrigins}: "${origin}" is not an origin (scheme://host[:port], no path)`);
+    }
+  }
+  return origins.length > 0 ? origins : ['*'];
+}
+
+function parseFeaturePlan(value: unknown): FeaturePlan {
+  if (value === undefined || value === null || value === '') return FeaturePlan.PLUS;
+  const plans: Record<string, FeaturePlan> = {
+    plus: FeaturePlan.PLUS,
+    essentials: FeaturePlan.ESSENTIALS,
+    lite: FeaturePlan.LITE,
+  };
+  const plan = plans[String(value).toLowerCase()];
+  if (!plan) throw new Error(`context ${ContextKeys.cognitoFeaturePlan}: expected plus, essentials or lite, got "${String(value)}"`);
+  return plan;
+}
+
+/** Reads the upload limits from context; a value that is not a positive whole number fails synth. */
+function parseUploadLimits(app: App): UploadLimits {
+  const read = (key: string): number | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`context ${key}: expected a positive whole number, got "${String(value)}"`);
+    return n;
+  };
+  const partSizeBytes = read(ContextKeys.uploadPartSizeBytes);
+  if (partSizeBytes !== undefined && partSizeBytes < 5 * 1024 * 1024) {
+    throw new Error(`context ${ContextKeys.uploadPartSizeBytes}: S3 parts must be at least 5 MiB (5242880 bytes)`);
+  }
+  const limits = {
+    maxBytes: read(ContextKeys.uploadMaxBytes),
+    partSizeBytes,
+    urlTtlSeconds: read(ContextKeys.uploadUrlTtlSeconds),
+    startsPerHour: read(ContextKeys.uploadStartsPerHour),
+  };
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as UploadLimits;
+}

@@ -1,0 +1,166 @@
+import { Duration, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+  type BucketProps,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { Metadata, ResourceRole } from '#lib/metadata';
+
+/** Props of {@link MediaBuckets}. */
+export interface MediaBucketsProps {
+  /**
+   * Origins allowed to PUT upload parts from a browser (and to read media cross-origin).
+   * @default ['*']
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Key that encrypts the raw (original upload) bucket.
+   * @default - a new customer-managed key with yearly rotation, retained with the bucket
+   */
+  readonly rawEncryptionKey?: IKey;
+  /**
+   * How long noncurrent versions of originals are kept after an overwrite or delete.
+   * @default Duration.days(30)
+   */
+  readonly rawNoncurrentVersionExpiration?: Duration;
+  /**
+   * How long S3 server access logs are kept.
+   * @default Duration.days(365)
+   */
+  readonly accessLogsExpiration?: Duration;
+  /**
+   * What happens to the buckets (and a key made here) when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The platform's buckets:
+ * - `raw`: originals as creators upload them (browser multipart PUTs on presigned URLs), SSE-KMS
+ *   with a customer-managed key and S3 Bucket Keys, versioned (originals cannot be regenerated).
+ * - `media`: what the pipeline derives (renditions, manifests, thumbnails), served through
+ *   CloudFront. SSE-S3, unversioned: it can be rebuilt from `raw`, and CloudFront origin access to
+ *   an SSE-KMS bucket needs the key policy to name the distribution (a data↔delivery stack cycle)
+ *   plus a KMS call per cache miss.
+ * - `accessLogs`: S3 server access logs of both (SSE-S3: log delivery cannot use SSE-KMS).
+ * All block public access, deny non-TLS requests, own their objects, and abort incomplete
+ * multipart uploads after a day.
+ */
+export class MediaBuckets extends Construct {
+  /** Original uploads (construct id `Raw`; never renamed). */
+  public readonly raw: Bucket;
+  /** Derived media served by the CDN (construct id `Media`; never renamed). */
+  public readonly media: Bucket;
+  /** Server access logs of `raw` and `media` (construct id `AccessLogs`; never renamed). */
+  public readonly accessLogs: Bucket;
+  /** The key `raw` is encrypted with. */
+  public readonly rawEncryptionKey: IKey;
+
+  constructor(scope: Construct, id: string, props: MediaBucketsProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const allowedOrigins = [...(props.allowedOrigins ?? ['*'])];
+    const common: BucketProps = {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+    };
+
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      ...common,
+      encryption: BucketEncryption.S3_MANAGED,
+      lifecycleRules: [
+        { id: 'expire-logs', expiration: props.accessLogsExpiration ?? Duration.days(365) },
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log target of the raw and media buckets; logging it into itself would log its own log deliveries.',
+    });
+
+    this.rawEncryptionKey =
+      props.rawEncryptionKey ??
+      new Key(this, 'RawKey', {
+        description: 'Encrypts original video uploads in the vodstack raw bucket',
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+
+    this.raw = new Bucket(this, 'Raw', {
+      ...common,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.rawEncryptionKey,
+      bucketKeyEnabled: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'raw/',
+      cors: [
+        {
+          // Browsers PUT parts straight to S3 and must read each part's ETag to complete the upload.
+          allowedMethods: [HttpMethods.PUT],
+          allowedOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3600,
+        },
+      ],
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: props.rawNoncurrentVersionExpiration ?? Duration.days(30),
+        },
+      ],
+    });
+
+    this.media = new Bucket(this, 'Media', {
+      ...common,
+      encryption: BucketEncryption.S3_MANAGED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'media/',
+      cors: [
+        {
+          // Players fetch manifests and segments cross-origin (hls.js / dash.js use XHR/fetch).
+          allowedMethods: [HttpMethods.GET, HttpMethods.HEAD],
+          allowedOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag', 'Content-Length', 'Content-Range'],
+          maxAge: 3600,
+        },
+      ],
+      lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+
+    for (const [bucket, role] of [
+      [this.raw, ResourceRole.rawBucket],
+      [this.media, ResourceRole.mediaBucket],
+      [this.accessLogs, ResourceRole.accessLogsBucket],
+    ] as const) {
+      (bucket.node.defaultChild as CfnResource).addMetadata(Metadata.resource, role);
+    }
+  }
+
+  /** Grants reading originals (GetObject/HeadObject and the key to decrypt). */
+  public grantReadRaw(grantee: IGrantable): Grant {
+    return this.raw.grants.actionsOnObjectKeys(grantee, '*', 's3:GetObject', 'kms:Decrypt');
+  }
+
+  /** Grants writing derived media (PutObject, including multipart uploads). */
+  public grantWriteMedia(grantee: IGrantable, keyPattern = '*'): Grant {
+    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:PutObject', 's3:AbortMultipartUpload');
+  }
+
+  /** Grants reading derived media. */
+  public grantReadMedia(grantee: IGrantable, keyPattern = '*'): Grant {
+    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:GetObject');
+  }
+}

@@ -1,0 +1,321 @@
+import { Aws, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  AuthorizationType,
+  CognitoUserPoolsAuthorizer,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  ResponseType,
+  RestApi,
+  type IResource,
+  type RequestValidator,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IUserPool } from 'aws-cdk-lib/aws-cognito';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { Env, UploadDefaults } from '#contracts/env';
+import { routes, type Route, type RouteId } from '#contracts/routes';
+import { AppFunction, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
+import { Metadata, ResourceRole } from '#lib/metadata';
+
+/** Upload limits handed to the upload routes as env vars; each defaults to `UploadDefaults`. */
+export interface UploadLimits {
+  /** @default UploadDefaults.maxBytes */
+  readonly maxBytes?: number;
+  /** @default UploadDefaults.partSizeBytes */
+  readonly partSizeBytes?: number;
+  /** @default UploadDefaults.urlTtlSeconds */
+  readonly urlTtlSeconds?: number;
+  /** @default UploadDefaults.startsPerHour */
+  readonly startsPerHour?: number;
+}
+
+/** Props of {@link VideoApi}. */
+export interface VideoApiProps {
+  /** The single table. */
+  readonly table: ITableV2;
+  /** The bucket originals are uploaded to. */
+  readonly rawBucket: IBucket;
+  /** The user pool whose ID tokens the authorizer accepts. */
+  readonly userPool: IUserPool;
+  /**
+   * Origins allowed to call the API from a browser (CORS).
+   * @default ['*']
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * Steady-state requests per second across the stage.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst of requests the stage absorbs above the rate.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Upload limits for the upload routes.
+   * @default - `UploadDefaults` from `#contracts/env`
+   */
+  readonly uploads?: UploadLimits;
+  /**
+   * Stage name (the first path segment of the invoke URL).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * How long access logs and function logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Key that encrypts the access log group and the route functions' log groups.
+   * @default - a new customer-managed key with yearly rotation that admits CloudWatch Logs
+   */
+  readonly logEncryptionKey?: IKey;
+}
+
+/** What each route may touch. A route added to the table fails to compile until it is listed here. */
+interface RouteAccess {
+  readonly table: TableAccess;
+  readonly raw?: readonly RawBucketAccess[];
+  /** Whether the route reads the upload limits (`Env.upload*`). */
+  readonly uploadConfig?: boolean;
+}
+
+const routeAccess: Record<RouteId, RouteAccess> = {
+  StartUpload: { table: 'readWrite', raw: ['upload'], uploadConfig: true },
+  GetUpload: { table: 'read', raw: ['upload', 'listParts'], uploadConfig: true },
+  CompleteUpload: { table: 'readWrite', raw: ['upload', 'read'], uploadConfig: true },
+  AbortUpload: { table: 'readWrite', raw: ['abort'], uploadConfig: true },
+  GetVideoStatus: { table: 'read' },
+  GetVideo: { table: 'read' },
+};
+
+/** Headers a browser may send to the API. */
+const corsAllowHeaders = ['Authorization', 'Content-Type', 'If-None-Match', 'If-Match', 'X-Amz-Date', 'X-Amz-Security-Token'];
+
+/**
+ * The public REST API, built from the one route table (`#contracts/routes`): one `AppFunction`
+ * per route with exactly the access that route needs, a Cognito user-pool authorizer on every
+ * `auth: 'user'` route (ID tokens), stage throttling, JSON access logs in an encrypted log group,
+ * execution logs, X-Ray tracing, path-parameter validation, and CORS (preflight and gateway errors).
+ *
+ * Each route function carries `Metadata.route` (the route id) on its `AWS::Lambda::Function`, so
+ * local mode finds a route's environment in the synthesized template.
+ */
+export class VideoApi extends Construct {
+  /** The REST API (construct id `Resource`). */
+  public readonly api: RestApi;
+  /** The function of each route, by route id. */
+  public readonly functions: Readonly<Record<RouteId, AppFunction>>;
+  /** The stage's access log group. */
+  public readonly accessLogs: LogGroup;
+  /** The key the API's log groups are encrypted with. */
+  public readonly logEncryptionKey: IKey;
+
+  constructor(scope: Construct, id: string, props: VideoApiProps) {
+    super(scope, id);
+    const allowedOrigins = [...(props.allowedOrigins ?? ['*'])];
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    const limits = { ...UploadDefaults, ...props.uploads };
+
+    this.logEncryptionKey = props.logEncryptionKey ?? this.createLogKey();
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: logRetention,
+      encryptionKey: this.logEncryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.api = new RestApi(this, 'Resource', {
+      description: 'vodstack public API',
+      endpointTypes: [EndpointType.REGIONAL],
+      // Execution logs need the account-level API Gateway CloudWatch role.
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: props.stageName ?? 'prod',
+        throttlingRateLimit: props.throttlingRateLimit ?? 50,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: accessLogFormat(),
+        tracingEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+      },
+    });
+    (this.api.node.defaultChild as CfnResource).addMetadata(Metadata.resource, ResourceRole.restApi);
+    addCorsToGatewayErrors(this.api, allowedOrigins);
+
+    const validator = this.api.addRequestValidator('PathParameters', {
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
+    // An authorizer no method uses fails synthesis, so it exists only if some route needs it.
+    const needsAuthorizer = routes.some((r: Route) => r.auth === 'user');
+    const authorizer = needsAuthorizer
+      ? new CognitoUserPoolsAuthorizer(this, 'Authorizer', { cognitoUserPools: [props.userPool] })
+      : undefined;
+
+    const functions: Partial<Record<RouteId, AppFunction>> = {};
+    const methodsByResource = new Map<IResource, Set<string>>();
+    for (const route of routes) {
+      const fn = new AppFunction(this, route.id, {
+        module: route.handler,
+        description: `${route.method} ${route.path}`,
+        logRetention,
+        logEncryptionKey: this.logEncryptionKey,
+      });
+      (fn.node.defaultChild as CfnResource).addMetadata(Metadata.route, route.id);
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'API Gateway invokes route functions synchronously and gets every error back; a DLQ only receives failed asynchronous invocations.',
+      });
+      const access = routeAccess[route.id];
+      fn.useTable(props.table, access.table);
+      if (access.raw) fn.useRawBucket(props.rawBucket, ...access.raw);
+      if (access.uploadConfig) {
+        fn.setEnv(Env.uploadMaxBytes, limits.maxBytes)
+          .setEnv(Env.uploadPartSizeBytes, limits.partSizeBytes)
+          .setEnv(Env.uploadUrlTtlSeconds, limits.urlTtlSeconds)
+          .setEnv(Env.uploadStartsPerHour, limits.startsPerHour);
+      }
+      functions[route.id] = fn;
+
+      const resource = this.api.root.resourceForPath(route.path);
+      this.addRouteMethod(route, resource, fn, validator, authorizer);
+      const methods = methodsByResource.get(resource) ?? new Set<string>();
+      methods.add(route.method);
+      methodsByResource.set(resource, methods);
+    }
+    this.functions = functions as Record<RouteId, AppFunction>;
+
+    for (const [resource, methods] of methodsByResource) {
+      const preflight = resource.addCorsPreflight({
+        allowOrigins: allowedOrigins,
+        allowMethods: [...methods, 'OPTIONS'],
+        allowHeaders: corsAllowHeaders,
+        exposeHeaders: ['ETag'],
+      });
+      acknowledgeUnauthenticated(preflight, 'CORS preflight (OPTIONS) is sent by browsers without credentials and answered by a mock integration.');
+    }
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'Path parameters are validated by API Gateway; bodies are parsed by each handler with the zod schemas in #contracts/api, so every client gets the same error shape locally and on AWS.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAFv2 web ACL yet: a later issue attaches one to this stage (DESIGN.md, api stack); until then stage throttling and the per-user upload rate limit bound abuse.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level role API Gateway assumes to write execution logs; AWS maintains the policy for exactly that purpose.',
+      },
+    );
+  }
+
+  /** The stage's invoke URL (ends with `/`). */
+  public get url(): string {
+    return this.api.url;
+  }
+
+  private addRouteMethod(
+    route: Route,
+    resource: IResource,
+    fn: AppFunction,
+    validator: RequestValidator,
+    authorizer: CognitoUserPoolsAuthorizer | undefined,
+  ): void {
+    const user = route.auth === 'user';
+    const method = resource.addMethod(route.method, new LambdaIntegration(fn, { allowTestInvoke: false }), {
+      operationName: route.id,
+      authorizationType: user ? AuthorizationType.COGNITO : AuthorizationType.NONE,
+      authorizer: user ? authorizer : undefined,
+      requestValidator: validator,
+      requestParameters: Object.fromEntries(pathParameters(route.path).map((p) => [`method.request.path.${p}`, true])),
+    });
+    if (!user) acknowledgeUnauthenticated(method, `Route ${route.id} is public by the route table (auth: 'public').`);
+  }
+
+  private createLogKey(): Key {
+    const key = new Key(this, 'LogsKey', {
+      description: 'Encrypts the vodstack API access and function logs',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // CloudWatch Logs encrypts with the key on the log groups' behalf, scoped to this account's groups.
+    key.grantEncryptDecrypt(new ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)).resourceStatement?.addCondition(
+      'ArnLike',
+      { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` },
+    );
+    return key;
+  }
+}
+
+/** `{id}` segments of an API Gateway path. */
+export function pathParameters(path: string): string[] {
+  return [...path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1] as string);
+}
+
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: AccessLogField.contextRequestId(),
+      extendedRequestId: AccessLogField.contextExtendedRequestId(),
+      time: AccessLogField.contextRequestTime(),
+      ip: AccessLogField.contextIdentitySourceIp(),
+      userAgent: AccessLogField.contextIdentityUserAgent(),
+      caller: AccessLogField.contextAuthorizerClaims('sub'),
+      method: AccessLogField.contextHttpMethod(),
+      resourcePath: AccessLogField.contextResourcePath(),
+      path: AccessLogField.contextPath(),
+      protocol: AccessLogField.contextProtocol(),
+      status: AccessLogField.contextStatus(),
+      responseLength: AccessLogField.contextResponseLength(),
+      responseLatency: AccessLogField.contextResponseLatency(),
+      integrationLatency: AccessLogField.contextIntegrationLatency(),
+      integrationStatus: AccessLogField.contextIntegrationStatus(),
+      error: AccessLogField.contextErrorMessage(),
+      authorizerError: AccessLogField.contextAuthorizerError(),
+      xrayTraceId: AccessLogField.contextXrayTraceId(),
+    }),
+  );
+}
+
+/**
+ * API Gateway's own 4XX/5XX answers (authorizer 401, throttling 429, validation 400) carry CORS
+ * headers too, or a browser reports them as network errors. One allowed origin is returned as is;
+ * several are answered by echoing the caller's Origin (these bodies carry no user data).
+ */
+function addCorsToGatewayErrors(api: RestApi, allowedOrigins: readonly string[]): void {
+  const origin =
+    allowedOrigins.includes('*') || allowedOrigins.length === 0
+      ? "'*'"
+      : allowedOrigins.length === 1
+        ? `'${allowedOrigins[0]}'`
+        : 'method.request.header.Origin';
+  const responseHeaders: Record<string, string> = {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Headers': `'${corsAllowHeaders.join(',')}'`,
+  };
+  if (origin !== "'*'") responseHeaders.Vary = "'Origin'";
+  for (const type of [ResponseType.DEFAULT_4XX, ResponseType.DEFAULT_5XX]) {
+    api.addGatewayResponse(`Cors${type.responseType}`, { type, responseHeaders });
+  }
+}
+
+function acknowledgeUnauthenticated(scope: Construct, reason: string): void {
+  Validations.of(scope).acknowledge({ id: 'AwsSolutions-APIG4', reason }, { id: 'AwsSolutions-COG4', reason });
+}
+

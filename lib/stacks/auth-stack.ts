@@ -1,0 +1,28 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { FeaturePlan } from 'aws-cdk-lib/aws-cognito';
+import type { Construct } from 'constructs';
+import { UserAccounts } from '#lib/constructs/user-accounts';
+
+/** Props of {@link AuthStack}. */
+export interface AuthStackProps extends StackProps {
+  /**
+   * Cognito feature plan.
+   * @default FeaturePlan.PLUS
+   */
+  readonly featurePlan?: FeaturePlan;
+}
+
+/** Accounts: the Cognito user pool and its public app client (the pool is retained). */
+export class AuthStack extends Stack {
+  public readonly accounts: UserAccounts;
+
+  constructor(scope: Construct, id: string, props: AuthStackProps = {}) {
+    const { featurePlan, ...stackProps } = props;
+    super(scope, id, { description: 'vodstack: Cognito user pool and app client (retained)', ...stackProps });
+
+    this.accounts = new UserAccounts(this, 'UserAccounts', { featurePlan });
+
+    new CfnOutput(this, 'UserPoolId', { value: this.accounts.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.accounts.client.userPoolClientId });
+  }
+}

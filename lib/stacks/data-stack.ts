@@ -1,0 +1,34 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { MediaBuckets } from '#lib/constructs/media-buckets';
+import { VideoTable } from '#lib/constructs/video-table';
+
+/** Props of {@link DataStack}. */
+export interface DataStackProps extends StackProps {
+  /**
+   * Origins allowed to upload parts to the raw bucket from a browser.
+   * @default ['*']
+   */
+  readonly allowedOrigins?: readonly string[];
+}
+
+/**
+ * Everything stateful: the single table and the media buckets with their keys. All retained; the
+ * construct ids below are part of each resource's identity and never change.
+ */
+export class DataStack extends Stack {
+  public readonly videos: VideoTable;
+  public readonly buckets: MediaBuckets;
+
+  constructor(scope: Construct, id: string, props: DataStackProps = {}) {
+    const { allowedOrigins, ...stackProps } = props;
+    super(scope, id, { description: 'vodstack: table, buckets and their keys (retained)', ...stackProps });
+
+    this.videos = new VideoTable(this, 'VideoTable');
+    this.buckets = new MediaBuckets(this, 'MediaBuckets', { allowedOrigins });
+
+    new CfnOutput(this, 'TableName', { value: this.videos.table.tableName });
+    new CfnOutput(this, 'RawBucketName', { value: this.buckets.raw.bucketName });
+    new CfnOutput(this, 'MediaBucketName', { value: this.buckets.media.bucketName });
+  }
+}

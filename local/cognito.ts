@@ -1,0 +1,85 @@
+import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import pino from 'pino';
+import { freePort } from './net.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface LocalCognito {
+  readonly endpoint: string;
+  /** Issuer of the tokens for a pool: `${endpoint}/${poolId}` (as Cognito's `iss`). */
+  issuer(poolId: string): string;
+  jwksUrl(poolId: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * cognito-local, wired by hand rather than with `createDefaultServer`, so that its data lives
+ * in our folder (not `.cognito` in the working directory) and the token issuer carries the port
+ * it really listens on.
+ */
+export async function startLocalCognito(options: { directory: string; port?: number }): Promise<LocalCognito> {
+  const port = options.port ?? (await freePort());
+  const host = '127.0.0.1';
+  const endpoint = `http://${host}:${port}`;
+  const dataDirectory = join(options.directory, 'db');
+  mkdirSync(dataDirectory, { recursive: true });
+
+  const services = require('cognito-local/lib/services');
+  const { CognitoServiceFactoryImpl } = require('cognito-local/lib/services/cognitoService');
+  const { CryptoService } = require('cognito-local/lib/services/crypto');
+  const { StormDBDataStoreFactory } = require('cognito-local/lib/services/dataStore/stormDb');
+  const { ConsoleMessageSender } = require('cognito-local/lib/services/messageDelivery/consoleMessageSender');
+  const { MessageDeliveryService } = require('cognito-local/lib/services/messageDelivery/messageDelivery');
+  const { otp } = require('cognito-local/lib/services/otp');
+  const { JwtTokenGenerator } = require('cognito-local/lib/services/tokenGenerator');
+  const { UserPoolServiceFactoryImpl } = require('cognito-local/lib/services/userPoolService');
+  const { DefaultConfig } = require('cognito-local/lib/server/config');
+  const { Router } = require('cognito-local/lib/server/Router');
+  const { createServer } = require('cognito-local/lib/server/server');
+  const AWS = require('aws-sdk');
+
+  const logger = pino({ level: process.env['COGNITO_LOG_LEVEL'] ?? 'warn' });
+  const ctx = { logger };
+  const config = {
+    ...DefaultConfig,
+    UserPoolDefaults: { UsernameAttributes: ['email'] },
+    TokenConfig: { IssuerDomain: endpoint },
+    ServerConfig: { port, hostname: host, development: false, https: false },
+  };
+  const clock = new services.DateClock();
+  const dataStoreFactory = new StormDBDataStoreFactory(dataDirectory);
+  const cognito = await new CognitoServiceFactoryImpl(
+    dataDirectory,
+    dataStoreFactory,
+    new UserPoolServiceFactoryImpl(clock, dataStoreFactory),
+  ).create(ctx, config.UserPoolDefaults);
+  const triggers = new services.TriggersService(
+    clock,
+    cognito,
+    new services.LambdaService(config.TriggerFunctions, new AWS.Lambda(config.LambdaClient)),
+    new CryptoService(config.KMSConfig),
+  );
+  const server = createServer(
+    Router({
+      clock,
+      cognito,
+      config,
+      messages: new services.MessagesService(triggers, new MessageDeliveryService(new ConsoleMessageSender())),
+      otp,
+      tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
+      triggers,
+    }),
+    logger,
+    config.ServerConfig,
+  );
+  const http: Server = await server.start();
+  return {
+    endpoint,
+    issuer: (poolId) => `${endpoint}/${poolId}`,
+    jwksUrl: (poolId) => `${endpoint}/${poolId}/.well-known/jwks.json`,
+    stop: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}

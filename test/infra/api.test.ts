@@ -1,0 +1,178 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Env, UploadDefaults } from '#contracts/env';
+import { routes } from '#contracts/routes';
+import { Metadata } from '#lib/metadata';
+import {
+  onlyResource,
+  resourcePaths,
+  resourcesOfType,
+  routeFunctions,
+  synthesize,
+  type CfnResourceJson,
+  type Synthesized,
+} from './support.ts';
+
+let synth: Synthesized;
+beforeAll(() => {
+  synth = synthesize();
+});
+
+/** The API Gateway method serving `method path`, if any. */
+function findMethod(httpMethod: string, path: string): CfnResourceJson | undefined {
+  const paths = resourcePaths(synth.api);
+  return Object.values(resourcesOfType(synth.api, 'AWS::ApiGateway::Method')).find(
+    (m) => m.Properties!.HttpMethod === httpMethod && paths.get(m.Properties!.ResourceId.Ref) === path,
+  );
+}
+
+describe('VideoApi routes', () => {
+  it('serves every route of the route table, and nothing else', () => {
+    for (const route of routes) {
+      expect(findMethod(route.method, route.path), `${route.method} ${route.path}`).toBeDefined();
+    }
+    const served = Object.values(resourcesOfType(synth.api, 'AWS::ApiGateway::Method')).filter(
+      (m) => m.Properties!.HttpMethod !== 'OPTIONS',
+    );
+    expect(served).toHaveLength(routes.length);
+  });
+
+  it('requires a Cognito user-pool token on every user route', () => {
+    const [authorizerId, authorizer] = onlyResource(synth.api, 'AWS::ApiGateway::Authorizer');
+    expect(authorizer.Properties).toMatchObject({ Type: 'COGNITO_USER_POOLS', IdentitySource: 'method.request.header.Authorization' });
+    expect(authorizer.Properties!.ProviderARNs).toHaveLength(1);
+    for (const route of routes.filter((r) => r.auth === 'user')) {
+      const method = findMethod(route.method, route.path)!;
+      expect(method.Properties!.AuthorizationType, route.id).toBe('COGNITO_USER_POOLS');
+      expect(method.Properties!.AuthorizerId, route.id).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  it("sends each route to its own function, which runs the route's handler module", () => {
+    const functions = routeFunctions(synth.api);
+    expect([...functions.keys()].sort()).toEqual(routes.map((r) => r.id).sort());
+    for (const route of routes) {
+      const [fnId, fn] = functions.get(route.id)!;
+      expect(fn.Metadata?.[Metadata.handler]).toBe(route.handler);
+      const uri = JSON.stringify(findMethod(route.method, route.path)!.Properties!.Integration.Uri);
+      expect(uri, route.id).toContain(`"${fnId}"`);
+      expect(findMethod(route.method, route.path)!.Properties!.Integration.Type).toBe('AWS_PROXY');
+    }
+  });
+
+  it('requires the path parameters of each route', () => {
+    for (const route of routes.filter((r) => r.path.includes('{id}'))) {
+      const method = findMethod(route.method, route.path)!;
+      expect(method.Properties!.RequestParameters, route.id).toEqual({ 'method.request.path.id': true });
+      expect(method.Properties!.RequestValidatorId, route.id).toBeDefined();
+    }
+  });
+
+  it('answers CORS preflight on every route path', () => {
+    for (const path of new Set(routes.map((r) => r.path))) {
+      const preflight = findMethod('OPTIONS', path);
+      expect(preflight, path).toBeDefined();
+      expect(preflight!.Properties!.AuthorizationType).toBe('NONE');
+      const allowMethods = preflight!.Properties!.Integration.IntegrationResponses[0].ResponseParameters[
+        'method.response.header.Access-Control-Allow-Methods'
+      ] as string;
+      for (const route of routes.filter((r) => r.path === path)) expect(allowMethods).toContain(route.method);
+    }
+  });
+
+  it('adds CORS headers to API Gateway errors (authorizer 401s, throttling 429s)', () => {
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      synth.api.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" },
+      });
+    }
+  });
+});
+
+describe('VideoApi stage', () => {
+  it('throttles the whole stage', () => {
+    const [, stage] = onlyResource(synth.api, 'AWS::ApiGateway::Stage');
+    expect(stage.Properties!.MethodSettings).toContainEqual(
+      expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    );
+  });
+
+  it('writes JSON access logs to an encrypted log group, and traces and logs errors', () => {
+    const [, stage] = onlyResource(synth.api, 'AWS::ApiGateway::Stage');
+    const { DestinationArn, Format } = stage.Properties!.AccessLogSetting;
+    const fields = JSON.parse(Format as string) as Record<string, string>;
+    expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', caller: '$context.authorizer.claims.sub' });
+
+    const logGroupId = JSON.stringify(DestinationArn).match(/"Ref":"([A-Za-z0-9]+)"/g)!.map((r) => r.slice(7, -1)).find((id) =>
+      Object.keys(resourcesOfType(synth.api, 'AWS::Logs::LogGroup')).includes(id),
+    )!;
+    const logGroup = resourcesOfType(synth.api, 'AWS::Logs::LogGroup')[logGroupId]!;
+    expect(logGroup.Properties!.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+    expect(logGroup.Properties!.RetentionInDays).toBeGreaterThan(0);
+
+    expect(stage.Properties!.TracingEnabled).toBe(true);
+    expect(stage.Properties!.MethodSettings).toContainEqual(expect.objectContaining({ LoggingLevel: 'ERROR' }));
+  });
+
+  it('lets CloudWatch Logs use the log key only for log groups of this account and region', () => {
+    const logsStatements = Object.values(resourcesOfType(synth.api, 'AWS::KMS::Key'))
+      .filter((k) => k.Properties!.EnableKeyRotation === true)
+      .flatMap((k) => k.Properties!.KeyPolicy.Statement as { Principal: unknown; Condition?: { ArnLike?: Record<string, unknown> } }[])
+      .filter((s) => JSON.stringify(s.Principal).includes('"logs."'));
+    expect(logsStatements).toHaveLength(1);
+    expect(logsStatements[0]!.Condition?.ArnLike?.['kms:EncryptionContext:aws:logs:arn']).toBeDefined();
+  });
+});
+
+describe('route functions', () => {
+  it('run Node.js 22 on x86_64 with tracing, JSON logs, explicit memory and timeout', () => {
+    for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
+      expect(fn.Properties, routeId).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['x86_64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+        Handler: 'index.handler',
+      });
+      expect(fn.Properties!.MemorySize).toBeGreaterThanOrEqual(128);
+      expect(fn.Properties!.Timeout).toBeLessThan(29);
+    }
+  });
+
+  it('each log to their own log group with retention', () => {
+    const logGroups = resourcesOfType(synth.api, 'AWS::Logs::LogGroup');
+    for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
+      const logGroupId = fn.Properties!.LoggingConfig.LogGroup.Ref as string;
+      expect(logGroups[logGroupId]?.Properties?.RetentionInDays, routeId).toBeGreaterThan(0);
+    }
+  });
+
+  it('get the table name, and the raw bucket only where they use it, from names in #contracts/env', () => {
+    const rawRoutes = new Set(['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload']);
+    for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
+      const vars = fn.Properties!.Environment.Variables as Record<string, unknown>;
+      expect(vars[Env.tableName], routeId).toEqual({
+        'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }),
+      });
+      if (rawRoutes.has(routeId)) expect(vars[Env.rawBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+      else expect(vars[Env.rawBucket], routeId).toBeUndefined();
+    }
+  });
+
+  it('get the upload limits, defaulting to UploadDefaults', () => {
+    const [, [, fn]] = [...routeFunctions(synth.api)].find(([id]) => id === 'StartUpload')!;
+    expect(fn.Properties!.Environment.Variables).toMatchObject({
+      [Env.uploadMaxBytes]: String(UploadDefaults.maxBytes),
+      [Env.uploadPartSizeBytes]: String(UploadDefaults.partSizeBytes),
+      [Env.uploadUrlTtlSeconds]: String(UploadDefaults.urlTtlSeconds),
+      [Env.uploadStartsPerHour]: String(UploadDefaults.startsPerHour),
+    });
+  });
+
+  it('set no env var outside #contracts/env but the runtime NODE_OPTIONS', () => {
+    const allowed = new Set<string>([...Object.values(Env), 'NODE_OPTIONS']);
+    for (const fn of Object.values(resourcesOfType(synth.api, 'AWS::Lambda::Function'))) {
+      for (const name of Object.keys(fn.Properties!.Environment?.Variables ?? {})) expect(allowed).toContain(name);
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Metadata, ResourceRole } from '#lib/metadata';
+import { onlyResource, resourcesOfType, synthesize, type CfnResourceJson, type Synthesized } from './support.ts';
+
+let synth: Synthesized;
+beforeAll(() => {
+  synth = synthesize();
+});
+
+function bucketByRole(role: string): [string, CfnResourceJson] {
+  const found = Object.entries(resourcesOfType(synth.data, 'AWS::S3::Bucket')).find(
+    ([, b]) => b.Metadata?.[Metadata.resource] === role,
+  );
+  if (!found) throw new Error(`no bucket with ${Metadata.resource}=${role}`);
+  return found;
+}
+
+describe('VideoTable', () => {
+  it('keys every item by pk/sk and indexes gsi1pk/gsi1sk as gsi1, all strings', () => {
+    const [, table] = onlyResource(synth.data, 'AWS::DynamoDB::GlobalTable');
+    expect(table.Properties!.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.Properties!.AttributeDefinitions).toEqual(
+      expect.arrayContaining(['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }))),
+    );
+    expect(table.Properties!.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'gsi1',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(table.Metadata?.[Metadata.resource]).toBe(ResourceRole.table);
+  });
+
+  it('streams new and old images, bills on demand, expires items by expiresAt', () => {
+    synth.data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('keeps point-in-time recovery and deletion protection on, and is retained', () => {
+    const [, table] = onlyResource(synth.data, 'AWS::DynamoDB::GlobalTable');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties!.Replicas).toEqual([
+      expect.objectContaining({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+    ]);
+  });
+
+  it('encrypts with a customer-managed, rotating, retained KMS key', () => {
+    const [, table] = onlyResource(synth.data, 'AWS::DynamoDB::GlobalTable');
+    expect(table.Properties!.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+    const keyId = table.Properties!.Replicas[0].SSESpecification.KMSMasterKeyId['Fn::GetAtt'][0] as string;
+    const key = resourcesOfType(synth.data, 'AWS::KMS::Key')[keyId];
+    expect(key?.Properties?.EnableKeyRotation).toBe(true);
+    expect(key?.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('MediaBuckets', () => {
+  it('has raw, media and access-log buckets, all retained', () => {
+    for (const role of [ResourceRole.rawBucket, ResourceRole.mediaBucket, ResourceRole.accessLogsBucket]) {
+      const [, bucket] = bucketByRole(role);
+      expect(bucket.DeletionPolicy).toBe('Retain');
+    }
+    expect(Object.keys(resourcesOfType(synth.data, 'AWS::S3::Bucket'))).toHaveLength(3);
+  });
+
+  it('blocks every kind of public access and owns every object', () => {
+    for (const bucket of Object.values(resourcesOfType(synth.data, 'AWS::S3::Bucket'))) {
+      expect(bucket.Properties!.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties!.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    }
+  });
+
+  it('denies any request without TLS on every bucket and its objects', () => {
+    const policies = Object.values(resourcesOfType(synth.data, 'AWS::S3::BucketPolicy'));
+    for (const bucketId of Object.keys(resourcesOfType(synth.data, 'AWS::S3::Bucket'))) {
+      const policy = policies.find((p) => p.Properties!.Bucket.Ref === bucketId);
+      expect(policy, `bucket policy of ${bucketId}`).toBeDefined();
+      expect(policy!.Properties!.PolicyDocument.Statement).toContainEqual({
+        Action: 's3:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Resource: [
+          { 'Fn::GetAtt': [bucketId, 'Arn'] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+        ],
+      });
+    }
+  });
+
+  it('encrypts originals with a rotating customer-managed key (bucket keys on) and the rest with SSE-S3', () => {
+    const [, raw] = bucketByRole(ResourceRole.rawBucket);
+    const rule = raw.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0];
+    expect(rule.BucketKeyEnabled).toBe(true);
+    expect(rule.ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
+    const keyId = rule.ServerSideEncryptionByDefault.KMSMasterKeyID['Fn::GetAtt'][0] as string;
+    expect(resourcesOfType(synth.data, 'AWS::KMS::Key')[keyId]?.Properties?.EnableKeyRotation).toBe(true);
+
+    for (const role of [ResourceRole.mediaBucket, ResourceRole.accessLogsBucket]) {
+      const [, bucket] = bucketByRole(role);
+      expect(bucket.Properties!.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+      ]);
+    }
+  });
+
+  it('aborts incomplete multipart uploads after one day on every bucket', () => {
+    for (const bucket of Object.values(resourcesOfType(synth.data, 'AWS::S3::Bucket'))) {
+      expect(bucket.Properties!.LifecycleConfiguration.Rules).toContainEqual(
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+      );
+    }
+  });
+
+  it('versions originals and expires their noncurrent versions', () => {
+    const [, raw] = bucketByRole(ResourceRole.rawBucket);
+    expect(raw.Properties!.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(raw.Properties!.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+    );
+  });
+
+  it('lets browsers PUT parts to the raw bucket and read each part ETag', () => {
+    const [, raw] = bucketByRole(ResourceRole.rawBucket);
+    expect(raw.Properties!.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: ['*'], ExposedHeaders: ['ETag'] }),
+    ]);
+  });
+
+  it('logs raw and media access into the access-log bucket, which log delivery may write to', () => {
+    const [logsId] = bucketByRole(ResourceRole.accessLogsBucket);
+    for (const [role, prefix] of [
+      [ResourceRole.rawBucket, 'raw/'],
+      [ResourceRole.mediaBucket, 'media/'],
+    ] as const) {
+      const [, bucket] = bucketByRole(role);
+      expect(bucket.Properties!.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: prefix });
+    }
+    synth.data.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logsId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+        ]),
+      },
+    });
+  });
+
+  it('takes allowed origins from the allowedOrigins context', () => {
+    const custom = synthesize({ allowedOrigins: 'https://app.example.com,https://www.example.com' });
+    const raw = Object.values(resourcesOfType(custom.data, 'AWS::S3::Bucket')).find(
+      (b) => b.Metadata?.[Metadata.resource] === ResourceRole.rawBucket,
+    )!;
+    expect(raw.Properties!.CorsConfiguration.CorsRules[0].AllowedOrigins).toEqual([
+      'https://app.example.com',
+      'https://www.example.com',
+    ]);
+  });
+});
