@@ -64,7 +64,7 @@ export interface LocalS3Options {
   readonly accessKeyId?: string;
   /** Secret that SigV4 signatures (presigned URLs included) are verified against. @default 'S3RVER' */
   readonly secretAccessKey?: string;
-  /** @default true - no per-request log lines (s3rver logs every request otherwise) */
+  /** @default true - no per-request log lines (s3rver logs every request otherwise); faults are always logged */
   readonly silent?: boolean;
   /**
    * Smallest size of a part that is not the last one, checked at CompleteMultipartUpload.
@@ -133,11 +133,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: options.buckets.map((b) => ({ name: b.name, configs: b.cors ? [CORS_XML] : [] })),
   });
-  // s3rver has already answered its errors as S3 XML; like Koa's default handler, log only faults,
-  // not client errors (404s, 403s), and nothing at all when silent.
+  // s3rver has already answered its errors as S3 XML; like Koa's default handler, log only faults
+  // (500s), not client errors (404s, 403s).
   app.on('error', (err) => {
     const expected = typeof err === 'object' && err !== null && (err as { expose?: unknown }).expose === true;
-    if (!silent && !expected) console.error('[local-s3]', err);
+    if (!expected) console.error('[local-s3]', err);
   });
   await app.configureBuckets();
   for (const bucket of options.buckets) {
@@ -146,7 +146,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   fixZeroEndRange(app.store);
 
   const events = new EventEmitter<LocalS3Events>();
-  const layer = new S3Layer(app, credentials, events, options.minPartSizeBytes ?? 5 * MiB, silent);
+  const layer = new S3Layer(app, credentials, events, options.minPartSizeBytes ?? 5 * MiB);
   // No request timeout: a multi-GiB part on a slow link must not be cut off (Node's default is 5 min).
   const server = createServer({ requestTimeout: 0 }, (req, res) => void layer.handle(req, res));
 
@@ -1077,7 +1077,6 @@ class S3Layer {
     private readonly credentials: Credentials,
     private readonly events: EventEmitter<LocalS3Events>,
     private readonly minPartSize: number,
-    private readonly silent: boolean,
   ) {
     this.store = app.store;
     this.passThrough = app.callback();
@@ -1185,7 +1184,8 @@ class S3Layer {
     requestId: string,
     err: unknown,
   ): Promise<void> {
-    if (!(err instanceof S3Failure) && !this.silent) console.error('[local-s3]', err);
+    // A 500 is a fault of the stand-in (or of the disk): worth a line even when silent.
+    if (!(err instanceof S3Failure)) console.error('[local-s3]', err);
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;

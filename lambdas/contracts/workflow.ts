@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * The transcode workflow's contract: state names (the CDK construct, local runner and tests use
+ * these constants, never string literals), the handler module of each Lambda task, and the shape
+ * of the data that flows between states.
+ *
+ * Flow: Claim → Probe → Plan → Parallel[ Map(TranscodeChunk) ‖ TranscodeAudio ] → Package →
+ * Thumbnails → Publish; any error → Fail (records {code, message}, removes partial outputs).
+ */
+export const StateNames = {
+  claim: 'Claim',
+  probe: 'Probe',
+  plan: 'Plan',
+  transcode: 'Transcode',
+  chunks: 'Chunks',
+  transcodeChunk: 'TranscodeChunk',
+  transcodeAudio: 'TranscodeAudio',
+  package: 'Package',
+  thumbnails: 'Thumbnails',
+  publish: 'Publish',
+  fail: 'Fail',
+  failed: 'Failed',
+} as const;
+
+/** Handler module (under `lambdas/handlers/`) of each Lambda task, keyed by state name. */
+export const TaskHandlers = {
+  [StateNames.claim]: 'pipeline/claim',
+  [StateNames.probe]: 'pipeline/probe',
+  [StateNames.plan]: 'pipeline/plan',
+  [StateNames.transcodeChunk]: 'pipeline/transcode-chunk',
+  [StateNames.transcodeAudio]: 'pipeline/transcode-audio',
+  [StateNames.package]: 'pipeline/package',
+  [StateNames.thumbnails]: 'pipeline/thumbnails',
+  [StateNames.publish]: 'pipeline/publish',
+  [StateNames.fail]: 'pipeline/fail',
+} as const;
+
+/** Handler modules outside the workflow: the event starter and the sweeper. */
+export const PipelineHandlers = {
+  starter: 'events/start-transcode',
+  sweeper: 'events/sweep-stuck',
+} as const;
+
+/** Deterministic execution name: a second start of the same upload is a no-op. */
+export const executionName = (videoId: string, generation: number) => `${videoId}-g${generation}`;
+
+/** Errors a task throws, by `name`; permanent ones fail at once, transient ones are retried. */
+export const PermanentErrors = ['InvalidMediaError', 'NotFoundError', 'ConflictError', 'ValidationError'] as const;
+
+export const WorkflowInput = z.object({ videoId: z.string(), generation: z.number().int().positive() });
+export type WorkflowInput = z.infer<typeof WorkflowInput>;
+
+export const Probe = z.object({
+  durationSeconds: z.number(),
+  /** Display size, after rotation. */
+  width: z.number().int(),
+  height: z.number().int(),
+  fps: z.number(),
+  /** Rotation in degrees the source carries (display matrix), 0/90/180/270. */
+  rotation: z.number().int(),
+  hasAudio: z.boolean(),
+  formatName: z.string(),
+  videoCodec: z.string(),
+});
+export type Probe = z.infer<typeof Probe>;
+
+export const Rung = z.object({
+  name: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  videoBitrate: z.number().int(),
+  maxBitrate: z.number().int(),
+});
+export type Rung = z.infer<typeof Rung>;
+
+export const Chunk = z.object({ index: z.number().int(), start: z.number(), duration: z.number() });
+export type Chunk = z.infer<typeof Chunk>;
+
+export const Plan = z.object({
+  segmentSeconds: z.number(),
+  rungs: z.array(Rung),
+  chunks: z.array(Chunk),
+  audio: z.boolean(),
+});
+export type Plan = z.infer<typeof Plan>;
+
+/** What flows from Claim through Publish (each state adds its part under its own key). */
+export const JobState = WorkflowInput.extend({
+  rawKey: z.string(),
+  probe: Probe.optional(),
+  plan: Plan.optional(),
+});
+export type JobState = z.infer<typeof JobState>;
+
+/** Input of one Map iteration (TranscodeChunk). */
+export const ChunkTask = WorkflowInput.extend({ rawKey: z.string(), plan: Plan, chunk: Chunk, fps: z.number() });
+export type ChunkTask = z.infer<typeof ChunkTask>;
+
+/** Input of the Fail state: the workflow input plus the caught error. */
+export const FailTask = WorkflowInput.extend({
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+});
+export type FailTask = z.infer<typeof FailTask>;
+
+/** Where everything of a video lives in the media bucket. */
+export const MediaLayout = {
+  prefix: (videoId: string) => `videos/${videoId}/`,
+  hlsMaster: (videoId: string) => `videos/${videoId}/hls/master.m3u8`,
+  dashManifest: (videoId: string) => `videos/${videoId}/dash/manifest.mpd`,
+  rendition: (videoId: string, rung: string) => `videos/${videoId}/media/${rung}/`,
+  audio: (videoId: string) => `videos/${videoId}/media/audio/`,
+  poster: (videoId: string) => `videos/${videoId}/thumbs/poster.jpg`,
+  candidate: (videoId: string, n: number) => `videos/${videoId}/thumbs/candidate-${n}.jpg`,
+  storyboard: (videoId: string) => `videos/${videoId}/thumbs/storyboard.jpg`,
+  storyboardVtt: (videoId: string) => `videos/${videoId}/thumbs/storyboard.vtt`,
+} as const;
