@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * SDK clients, built once per process (module-level singletons, reused across invocations).
@@ -11,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
  */
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
+let sfn: SFNClient | undefined;
 
 export function s3Client(options: { forcePathStyle: boolean }): S3Client {
   s3 ??= new S3Client({
@@ -26,4 +28,9 @@ export function documentClient(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documents;
+}
+
+export function sfnClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
 }

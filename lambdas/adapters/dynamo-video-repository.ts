@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { VideoStatus, Visibility } from '#contracts/api';
 import { ConflictError, NotFoundError } from '#domain/errors';
-import type { VideoRepository } from '#domain/ports';
+import type { TransitionChanges, VideoRepository } from '#domain/ports';
 import type { Video } from '#domain/video';
 import { unavailable } from './transient-errors.ts';
 import { videoKey, videoOwnerIndexKey } from './keys.ts';
@@ -26,14 +26,30 @@ const VideoItem = z.object({
   partSize: z.number(),
   generation: z.number(),
   version: z.number(),
-  progress: z.object({ done: z.number(), total: z.number() }).optional(),
+  /** Chunk indexes done (a number set, so a retried chunk counts once) and how many there are. */
+  chunksDone: z.instanceof(Set).optional(),
+  chunksTotal: z.number().optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  media: z
+    .object({
+      durationSeconds: z.number(),
+      width: z.number(),
+      height: z.number(),
+      renditions: z.array(z.object({ name: z.string(), width: z.number(), height: z.number(), bandwidth: z.number() })),
+      hlsMaster: z.string(),
+      dashManifest: z.string(),
+      poster: z.string(),
+      candidates: z.array(z.string()),
+      storyboard: z.string(),
+      storyboardVtt: z.string(),
+    })
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
 /** Fields a status transition may change besides the status; nothing else reaches the update. */
-const TRANSITION_FIELDS = ['failure', 'progress', 'generation'] as const;
+const TRANSITION_FIELDS = ['failure', 'generation', 'media'] as const;
 
 /** `VideoRepository` on the single DynamoDB table (see `keys.ts` for the access patterns). */
 export class DynamoVideoRepository implements VideoRepository {
@@ -75,7 +91,8 @@ export class DynamoVideoRepository implements VideoRepository {
     id: string,
     from: readonly VideoStatus[],
     to: VideoStatus,
-    changes: Partial<Pick<Video, 'failure' | 'progress' | 'generation'>> = {},
+    changes: TransitionChanges = {},
+    options: { generation?: number } = {},
   ): Promise<Video> {
     const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt', '#version': 'version' };
     const values: Record<string, unknown> = { ':to': to, ':now': new Date().toISOString(), ':one': 1 };
@@ -90,13 +107,19 @@ export class DynamoVideoRepository implements VideoRepository {
       values[`:from${i}`] = status;
       return `:from${i}`;
     });
+    let condition = `attribute_exists(pk) AND #status IN (${fromNames.join(', ')})`;
+    if (options.generation !== undefined) {
+      names['#generationNow'] = 'generation';
+      values[':generationNow'] = options.generation;
+      condition += ' AND #generationNow = :generationNow';
+    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: videoKey(id),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${fromNames.join(', ')})`,
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -112,9 +135,69 @@ export class DynamoVideoRepository implements VideoRepository {
       return unavailable('the video table')(error);
     }
   }
+
+  async recordChunkDone(id: string, generation: number, index: number, total: number): Promise<void> {
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: videoKey(id),
+          UpdateExpression: 'ADD #done :index SET #total = :total, #updatedAt = :now',
+          ConditionExpression: '#status = :processing AND #generation = :generation',
+          ExpressionAttributeNames: {
+            '#done': 'chunksDone',
+            '#total': 'chunksTotal',
+            '#updatedAt': 'updatedAt',
+            '#status': 'status',
+            '#generation': 'generation',
+          },
+          ExpressionAttributeValues: {
+            ':index': new Set([index]),
+            ':total': total,
+            ':now': new Date().toISOString(),
+            ':processing': 'processing',
+            ':generation': generation,
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw new ConflictError(`video ${id} generation ${generation} is no longer processing`, { cause: error });
+        }
+        return unavailable('the video table')(error);
+      });
+  }
+
+  /** A filtered scan: the sweeper runs every few minutes and stuck videos are rare. */
+  async findStale(statuses: readonly VideoStatus[], before: Date): Promise<Video[]> {
+    const found: Video[] = [];
+    let start: Record<string, unknown> | undefined;
+    const values: Record<string, unknown> = { ':video': 'video', ':before': before.toISOString() };
+    const names = statuses.map((status, i) => {
+      values[`:s${i}`] = status;
+      return `:s${i}`;
+    });
+    do {
+      const page = await this.client
+        .send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: `#entity = :video AND #status IN (${names.join(', ')}) AND #updatedAt < :before`,
+            ExpressionAttributeNames: { '#entity': 'entity', '#status': 'status', '#updatedAt': 'updatedAt' },
+            ExpressionAttributeValues: values,
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        )
+        .catch(unavailable('the video table'));
+      found.push(...(page.Items ?? []).map(toVideo));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
 }
 
 function toVideo(item: Record<string, unknown>): Video {
-  const { entity: _entity, ...video } = VideoItem.parse(item);
-  return video;
+  const { entity: _entity, chunksDone, chunksTotal, ...video } = VideoItem.parse(item);
+  return chunksTotal ? { ...video, progress: { done: chunksDone?.size ?? 0, total: chunksTotal } } : video;
 }

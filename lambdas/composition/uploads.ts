@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Env, UploadApiConfig, VideoReadConfig } from '#contracts/env';
-import { documentClient, s3Client } from '#adapters/clients';
+import { documentClient, s3Client, sfnClient } from '#adapters/clients';
+import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
 import { DynamoRateLimiter } from '#adapters/dynamo-rate-limiter';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { S3UploadStore } from '#adapters/s3-upload-store';
 import { Uploads } from '#domain/uploads';
 import { VideoQueries } from '#domain/videos';
+import type { WorkflowStarter } from '#domain/ports';
 
 let uploads: Uploads | undefined;
 let queries: VideoQueries | undefined;
@@ -23,6 +25,7 @@ export function deps(): { uploads: Uploads } {
       videos: new DynamoVideoRepository(documents, table),
       store: new S3UploadStore(s3Client({ forcePathStyle: config[Env.s3ForcePathStyle] }), config[Env.rawBucket]),
       limiter: new DynamoRateLimiter(documents, table),
+      workflow: workflowStarter(config[Env.workflowArn]),
       clock: { now: () => new Date() },
       ids: { videoId: () => randomBytes(8).toString('base64url') },
       limits: {
@@ -43,4 +46,11 @@ export function readDeps(): { videos: VideoQueries } {
     queries = new VideoQueries(new DynamoVideoRepository(documentClient(), config[Env.tableName]));
   }
   return { videos: queries };
+}
+
+function workflowStarter(arn: string | undefined): Pick<WorkflowStarter, 'start'> {
+  if (arn) return new SfnWorkflowStarter(sfnClient(), arn);
+  return {
+    start: () => Promise.reject(new Error(`${Env.workflowArn} is not set: this function may not start the workflow`)),
+  };
 }

@@ -17,6 +17,16 @@ export const Env = {
   uploadStartsPerHour: 'UPLOAD_STARTS_PER_HOUR',
   /** Capability flag: path-style S3 URLs (needed by the local S3 stand-in on loopback). */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  /** ARN of the transcode state machine. */
+  workflowArn: 'WORKFLOW_ARN',
+  /** Media segment length, seconds. */
+  segmentSeconds: 'SEGMENT_SECONDS',
+  /** Target length of a transcode chunk (a multiple of the segment length), seconds. */
+  chunkSeconds: 'CHUNK_SECONDS',
+  /** The sweeper restarts or fails videos stuck in uploaded/processing longer than this. */
+  stuckAfterMinutes: 'STUCK_AFTER_MINUTES',
+  ffmpegPath: 'FFMPEG_PATH',
+  ffprobePath: 'FFPROBE_PATH',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
@@ -55,5 +65,7 @@ export const UploadApiConfig = VideoReadConfig.extend({
   [Env.uploadUrlTtlSeconds]: z.coerce.number().int().min(60).max(604800).default(UploadDefaults.urlTtlSeconds),
   [Env.uploadStartsPerHour]: z.coerce.number().int().positive().default(UploadDefaults.startsPerHour),
   [Env.s3ForcePathStyle]: flag,
+  /** Only the complete-upload function starts the workflow, so only it is given the ARN. */
+  [Env.workflowArn]: z.string().min(1).optional(),
 });
 export type UploadApiConfig = z.infer<typeof UploadApiConfig>;

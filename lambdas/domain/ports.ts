@@ -15,9 +15,21 @@ export interface VideoRepository {
     id: string,
     from: readonly VideoStatus[],
     to: VideoStatus,
-    changes?: Partial<Pick<Video, 'failure' | 'progress' | 'generation'>>,
+    changes?: TransitionChanges,
+    options?: { generation?: number },
   ): Promise<Video>;
+  /**
+   * Records that chunk `index` of `total` is transcoded, for the given generation while
+   * `processing`. Idempotent per chunk (a retried chunk is not counted twice), so progress never
+   * goes backwards or past the total.
+   */
+  recordChunkDone(id: string, generation: number, index: number, total: number): Promise<void>;
+  /** Videos in one of `statuses` not updated since `before` (for the sweeper). */
+  findStale(statuses: readonly VideoStatus[], before: Date): Promise<Video[]>;
 }
+
+/** Fields a status transition may set besides the status. */
+export type TransitionChanges = Partial<Pick<Video, 'failure' | 'generation' | 'media'>>;
 
 /** Multipart uploads of source files into the raw bucket. */
 export interface UploadStore {
@@ -54,4 +66,25 @@ export interface Clock {
 
 export interface IdGenerator {
   videoId(): string;
+}
+
+/** Starts the transcode workflow for one generation of a video's source. */
+export interface WorkflowStarter {
+  /**
+   * Starts the execution named after the video and generation. Starting a name that already
+   * exists is a no-op (`started: false`), so the API call and the storage event can both try.
+   */
+  start(videoId: string, generation: number): Promise<{ started: boolean }>;
+  /** State of that execution; `NONE` if it was never started. */
+  describe(videoId: string, generation: number): Promise<ExecutionState>;
+  /** Stops it if it is running. */
+  stop(videoId: string, generation: number, reason: string): Promise<void>;
+}
+
+export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NONE';
+
+/** The media bucket, as the pipeline uses it. */
+export interface MediaStore {
+  /** Removes every object under a prefix; returns how many. */
+  removePrefix(prefix: string): Promise<number>;
 }

@@ -1,6 +1,6 @@
 import type { StartUploadRequest, StoredPart, UploadSession, VideoStatusView } from '#contracts/api';
 import { ConflictError, PayloadTooLargeError, RateLimitedError, UploadGoneError, ValidationError } from './errors.ts';
-import type { Clock, IdGenerator, RateLimiter, UploadStore, VideoRepository } from './ports.ts';
+import type { Clock, IdGenerator, RateLimiter, UploadStore, VideoRepository, WorkflowStarter } from './ports.ts';
 import { rawKeyFor, type Video } from './video.ts';
 import { notFound, statusOf } from './videos.ts';
 
@@ -21,6 +21,7 @@ export interface UploadDeps {
   readonly videos: VideoRepository;
   readonly store: UploadStore;
   readonly limiter: RateLimiter;
+  readonly workflow: Pick<WorkflowStarter, 'start'>;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly limits: UploadLimits;
@@ -126,6 +127,8 @@ export class Uploads {
     const video = await this.owned(ownerId, id);
     if (video.status !== 'pending_upload') {
       if (video.status === 'aborted') throw new ConflictError('this upload was aborted; start a new upload');
+      // A retry after a crash between "uploaded" and the start must still start it (a no-op if it ran).
+      if (video.status === 'uploaded') await this.deps.workflow.start(video.id, video.generation);
       return statusOf(video);
     }
     const expected = planParts(video.fileSize, video.partSize);
@@ -155,7 +158,9 @@ export class Uploads {
     }
 
     try {
-      return statusOf(await videos.transition(id, ['pending_upload'], 'uploaded'));
+      const uploaded = await videos.transition(id, ['pending_upload'], 'uploaded');
+      await this.deps.workflow.start(uploaded.id, uploaded.generation);
+      return statusOf(uploaded);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const now = await this.owned(ownerId, id);

@@ -23,6 +23,8 @@ export interface Video {
   version: number;
   progress?: { done: number; total: number };
   failure?: { code: string; message: string };
+  /** What the pipeline published, once `ready`. */
+  media?: PublishedMedia;
   readonly createdAt: string;
   updatedAt: string;
 }
@@ -35,4 +37,18 @@ export const rawKeyFor = (videoId: string): string => `uploads/${videoId}/source
  */
 export function isVisibleTo(video: Video, userId: string | undefined): boolean {
   return video.ownerId === userId || (video.visibility !== 'private' && video.status === 'ready');
+}
+
+/** The outputs of a finished transcode, as keys in the media bucket. */
+export interface PublishedMedia {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  renditions: { name: string; width: number; height: number; bandwidth: number }[];
+  hlsMaster: string;
+  dashManifest: string;
+  poster: string;
+  candidates: string[];
+  storyboard: string;
+  storyboardVtt: string;
 }

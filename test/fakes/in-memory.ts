@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PartUrl, StoredPart, VideoStatus } from '#contracts/api';
 import { ConflictError, NotFoundError, UploadGoneError } from '#domain/errors';
-import type { Clock, IdGenerator, RateDecision, RateLimiter, UploadStore, VideoRepository } from '#domain/ports';
+import type { Clock, IdGenerator, RateDecision, RateLimiter, UploadStore, VideoRepository, WorkflowStarter, ExecutionState, MediaStore, TransitionChanges } from '#domain/ports';
 import { VideoQueries } from '#domain/videos';
 import { Uploads, type UploadLimits } from '#domain/uploads';
 import type { Video } from '#domain/video';
@@ -59,17 +59,21 @@ export class InMemoryVideoRepository implements VideoRepository {
     id: string,
     from: readonly VideoStatus[],
     to: VideoStatus,
-    changes: Partial<Pick<Video, 'failure' | 'progress' | 'generation'>> = {},
+    changes: TransitionChanges = {},
+    options: { generation?: number } = {},
   ): Promise<Video> {
     const current = this.items.get(id);
     if (!current) throw new NotFoundError(`no video ${id}`);
     if (!from.includes(current.status)) throw new ConflictError(`video ${id} is no longer ${from.join(' or ')}`);
+    if (options.generation !== undefined && current.generation !== options.generation) {
+      throw new ConflictError(`video ${id} is at generation ${current.generation}`);
+    }
     // Only the allow-listed fields, as the real adapter's update expression does.
     const next: Video = {
       ...current,
       status: to,
       ...(changes.failure === undefined ? {} : { failure: changes.failure }),
-      ...(changes.progress === undefined ? {} : { progress: changes.progress }),
+      ...(changes.media === undefined ? {} : { media: changes.media }),
       ...(changes.generation === undefined ? {} : { generation: changes.generation }),
       version: current.version + 1,
       updatedAt: this.clock.now().toISOString(),
@@ -77,6 +81,24 @@ export class InMemoryVideoRepository implements VideoRepository {
     this.items.set(id, structuredClone(next));
     return structuredClone(next);
   }
+
+  async recordChunkDone(id: string, generation: number, index: number, total: number): Promise<void> {
+    const current = this.items.get(id);
+    if (!current || current.status !== 'processing' || current.generation !== generation) {
+      throw new ConflictError(`video ${id} generation ${generation} is no longer processing`);
+    }
+    const done = (this.chunks.get(id) ?? new Set<number>()).add(index);
+    this.chunks.set(id, done);
+    this.items.set(id, { ...current, progress: { done: done.size, total }, updatedAt: this.clock.now().toISOString() });
+  }
+
+  async findStale(statuses: readonly VideoStatus[], before: Date): Promise<Video[]> {
+    return [...this.items.values()]
+      .filter((v) => statuses.includes(v.status) && v.updatedAt < before.toISOString())
+      .map((v) => structuredClone(v));
+  }
+
+  private readonly chunks = new Map<string, Set<number>>();
 
   /** Test seam: stores a video as-is (e.g. one already `ready`), replacing any with its id. */
   seed(video: Video): void {
@@ -237,6 +259,7 @@ export const testLimits: UploadLimits = {
 export interface FakeUploads {
   readonly uploads: Uploads;
   readonly queries: VideoQueries;
+  readonly workflow: InMemoryWorkflowStarter;
   readonly videos: InMemoryVideoRepository;
   readonly store: InMemoryUploadStore;
   readonly limiter: InMemoryRateLimiter;
@@ -251,8 +274,40 @@ export function fakeUploads(limits: Partial<UploadLimits> = {}): FakeUploads {
   const store = new InMemoryUploadStore();
   const limiter = new InMemoryRateLimiter();
   const ids = new SequentialIdGenerator();
-  const uploads = new Uploads({ videos, store, limiter, clock, ids, limits: { ...testLimits, ...limits } });
-  return { uploads, queries: new VideoQueries(videos), videos, store, limiter, clock, ids };
+  const workflow = new InMemoryWorkflowStarter();
+  const uploads = new Uploads({ videos, store, limiter, workflow, clock, ids, limits: { ...testLimits, ...limits } });
+  return { uploads, workflow, queries: new VideoQueries(videos), videos, store, limiter, clock, ids };
 }
 
 const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
+
+/** Records starts by execution name; a name already started is a no-op, as in Step Functions. */
+export class InMemoryWorkflowStarter implements WorkflowStarter {
+  readonly executions: string[] = [];
+  /** Test seam: the state each execution is in (started ones default to RUNNING). */
+  readonly states = new Map<string, ExecutionState>();
+  async start(videoId: string, generation: number): Promise<{ started: boolean }> {
+    const name = `${videoId}-g${generation}`;
+    if (this.executions.includes(name)) return { started: false };
+    this.executions.push(name);
+    this.states.set(name, 'RUNNING');
+    return { started: true };
+  }
+  async describe(videoId: string, generation: number): Promise<ExecutionState> {
+    return this.states.get(`${videoId}-g${generation}`) ?? 'NONE';
+  }
+  async stop(videoId: string, generation: number): Promise<void> {
+    const name = `${videoId}-g${generation}`;
+    if (this.states.get(name) === 'RUNNING') this.states.set(name, 'ABORTED');
+  }
+}
+
+/** Media bucket keys in a set. */
+export class InMemoryMediaStore implements MediaStore {
+  readonly keys = new Set<string>();
+  async removePrefix(prefix: string): Promise<number> {
+    const doomed = [...this.keys].filter((k) => k.startsWith(prefix));
+    for (const key of doomed) this.keys.delete(key);
+    return doomed.length;
+  }
+}

@@ -455,7 +455,8 @@ describe('status and get', () => {
   it('reports progress as the share of chunks done while processing, and 1 when ready', async () => {
     const { session, parts } = await startAndUploadAll();
     await f.uploads.complete(OWNER, session.id, parts);
-    await f.videos.transition(session.id, ['uploaded'], 'processing', { progress: { done: 3, total: 4 } });
+    await f.videos.transition(session.id, ['uploaded'], 'processing');
+    for (const index of [0, 1, 3, 1]) await f.videos.recordChunkDone(session.id, 1, index, 4);
 
     expect(await f.queries.status(OWNER, session.id)).toEqual({ id: session.id, status: 'processing', progress: 0.75 });
 
@@ -522,5 +523,29 @@ describe("another user's upload", () => {
     expect((error as Error).message.replace(session.id, 'ID')).toBe((missing as Error).message.replace('vid99999999', 'ID'));
     expect((await f.videos.get(session.id))?.status).toBe('pending_upload');
     expect(f.store.isOpen(session.uploadId)).toBe(true);
+  });
+});
+
+describe('starting the workflow', () => {
+  it('starts the execution for the video and generation once the upload completes, and again harmlessly on a repeat', async () => {
+    const f = fakeUploads();
+    const bytes = new Uint8Array(12 * 1024 * 1024);
+    const session = await f.uploads.start('owner-1', {
+      title: 't',
+      visibility: 'private',
+      fileName: 'a.mp4',
+      fileSize: bytes.length,
+      contentType: 'video/mp4',
+    });
+    expect(f.workflow.executions).toEqual([]);
+    const parts = [];
+    for (const part of session.parts) {
+      const from = (part.partNumber - 1) * session.partSize;
+      parts.push({ partNumber: part.partNumber, etag: await f.store.put(part.url, bytes.subarray(from, from + part.size)) });
+    }
+    await f.uploads.complete('owner-1', session.id, parts);
+    expect(f.workflow.executions).toEqual([`${session.id}-g1`]);
+    await f.uploads.complete('owner-1', session.id, parts);
+    expect(f.workflow.executions).toEqual([`${session.id}-g1`]);
   });
 });
