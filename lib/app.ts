@@ -6,6 +6,8 @@ import { applyNag } from '#lib/nag';
 import { ApiStack } from '#lib/stacks/api-stack';
 import { AuthStack } from '#lib/stacks/auth-stack';
 import { DataStack } from '#lib/stacks/data-stack';
+import { PipelineStack } from '#lib/stacks/pipeline-stack';
+import type { Transcoder } from '#lib/constructs/transcode-workflow';
 import type { UploadLimits } from '#lib/constructs/video-api';
 
 /** Context keys the app reads (`cdk synth -c key=value` or cdk.json `context`). */
@@ -22,6 +24,14 @@ export const ContextKeys = {
   uploadUrlTtlSeconds: 'uploadUrlTtlSeconds',
   /** Upload starts per user in any rolling hour. */
   uploadStartsPerHour: 'uploadStartsPerHour',
+  /** Transcoder: `ffmpeg` (default; chunked, in Lambda) or `mediaconvert` (AWS Elemental MediaConvert). */
+  transcoder: 'transcoder',
+  /** Media segment length, seconds (default 6). */
+  segmentSeconds: 'segmentSeconds',
+  /** Target transcode chunk length, seconds, a multiple of the segment length (default 60). */
+  chunkSeconds: 'chunkSeconds',
+  /** Chunks transcoded at once (the Map's MaxConcurrency); 0 (default) for no limit of ours. */
+  chunkConcurrency: 'chunkConcurrency',
 } as const;
 
 /** Options of {@link buildApp}; each one overrides its context key. */
@@ -43,6 +53,12 @@ export interface BuildAppOptions {
    */
   readonly uploads?: UploadLimits;
   /**
+   * Transcoding options.
+   * @default - context `transcoder`, `segmentSeconds`, `chunkSeconds`, `chunkConcurrency`, each
+   * else the pipeline's default (ffmpeg, 6 s, 60 s, no limit)
+   */
+  readonly pipeline?: PipelineOptions;
+  /**
    * Account and region of every stack. The region must be concrete: a TableV2 encrypted with a
    * customer-managed key renders its per-replica key by region.
    * @default - `CDK_DEFAULT_ACCOUNT` (may stay unknown) and `CDK_DEFAULT_REGION`, which the CDK
@@ -51,10 +67,19 @@ export interface BuildAppOptions {
   readonly env?: Environment;
 }
 
+/** Transcoding options of {@link buildApp}. */
+export interface PipelineOptions {
+  readonly transcoder?: Transcoder;
+  readonly segmentSeconds?: number;
+  readonly chunkSeconds?: number;
+  readonly chunkConcurrency?: number;
+}
+
 /** The app's stacks. */
 export interface VodstackStacks {
   readonly data: DataStack;
   readonly auth: AuthStack;
+  readonly pipeline: PipelineStack;
   readonly api: ApiStack;
 }
 
@@ -72,6 +97,7 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
   const allowedOrigins = opts.allowedOrigins ?? parseOrigins(app.node.tryGetContext(ContextKeys.allowedOrigins));
   const cognitoFeaturePlan = opts.cognitoFeaturePlan ?? parseFeaturePlan(app.node.tryGetContext(ContextKeys.cognitoFeaturePlan));
   const uploads = opts.uploads ?? parseUploadLimits(app);
+  const pipelineOptions = opts.pipeline ?? parsePipelineOptions(app);
   const env = opts.env ?? {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
@@ -79,29 +105,40 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
 
   const data = new DataStack(app, StackNames.data, { env, allowedOrigins });
   const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan });
+  const pipeline = new PipelineStack(app, StackNames.pipeline, {
+    env,
+    table: data.videos.table,
+    rawBucket: data.buckets.raw,
+    mediaBucket: data.buckets.media,
+    ...pipelineOptions,
+  });
   const api = new ApiStack(app, StackNames.api, {
     env,
     table: data.videos.table,
     rawBucket: data.buckets.raw,
     userPool: auth.accounts.userPool,
+    workflow: pipeline.workflow.stateMachine,
     allowedOrigins,
     uploads,
   });
   // Explicit, so grants on the data stack's keys know the consumer depends on the producer.
+  pipeline.addStackDependency(data, 'grants on the table, the buckets and the raw bucket key');
   api.addStackDependency(data, 'grants on the table and raw bucket keys');
   api.addStackDependency(auth, 'the authorizer trusts the user pool');
+  api.addStackDependency(pipeline, 'the complete-upload route starts the workflow');
 
   Tags.of(app).add('project', 'vodstack');
   for (const [stack, lifecycle] of [
     [data, 'stateful'],
     [auth, 'stateful'],
+    [pipeline, 'stateless'],
     [api, 'stateless'],
   ] as const) {
     Tags.of(stack).add('vodstack:lifecycle', lifecycle);
   }
 
   applyNag(app);
-  return { data, auth, api };
+  return { data, auth, pipeline, api };
 }
 
 /** Sets every pinned feature flag the caller has not set, before any stack exists. */
@@ -162,4 +199,33 @@ function parseUploadLimits(app: App): UploadLimits {
     startsPerHour: read(ContextKeys.uploadStartsPerHour),
   };
   return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as UploadLimits;
+}
+
+/** Reads the transcoding options from context; a bad value fails synth with the key's name. */
+function parsePipelineOptions(app: App): PipelineOptions {
+  const number = (key: string, min: number, integer: boolean): number | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isSafeInteger(n))) {
+      throw new Error(`context ${key}: expected ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got "${String(value)}"`);
+    }
+    return n;
+  };
+  const transcoderValue: unknown = app.node.tryGetContext(ContextKeys.transcoder);
+  let transcoder: Transcoder | undefined;
+  if (transcoderValue !== undefined && transcoderValue !== null && transcoderValue !== '') {
+    const name = String(transcoderValue).toLowerCase();
+    if (name !== 'ffmpeg' && name !== 'mediaconvert') {
+      throw new Error(`context ${ContextKeys.transcoder}: expected ffmpeg or mediaconvert, got "${String(transcoderValue)}"`);
+    }
+    transcoder = name;
+  }
+  const options: PipelineOptions = {
+    transcoder,
+    segmentSeconds: number(ContextKeys.segmentSeconds, 1, false),
+    chunkSeconds: number(ContextKeys.chunkSeconds, 1, false),
+    chunkConcurrency: number(ContextKeys.chunkConcurrency, 0, true),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PipelineOptions;
 }

@@ -9,7 +9,23 @@ export const Metadata = {
   handler: 'vodstack:handler',
   /** On stateful resources local mode provisions: one of `ResourceRole`. */
   resource: 'vodstack:resource',
+  /**
+   * On the transcode `AWS::StepFunctions::StateMachine`: a {@link WorkflowMetadata} object. Local
+   * mode finds the state machine by it and runs its `DefinitionString`.
+   */
+  workflow: 'vodstack:workflow',
+  /**
+   * On the `AWS::Lambda::Function` behind each Lambda task of the workflow: the state name (from
+   * `StateNames`) whose task invokes it. Its module is under `Metadata.handler`.
+   */
+  workflowTask: 'vodstack:workflow-task',
 } as const;
+
+/** What the state machine carries under `Metadata.workflow`. */
+export interface WorkflowMetadata {
+  /** Which transcoder the definition was built for (`ffmpeg` runs locally; `mediaconvert` needs AWS). */
+  readonly transcoder: 'ffmpeg' | 'mediaconvert';
+}
 
 /** What a stateful resource is for, as written under `Metadata.resource`. */
 export const ResourceRole = {
@@ -28,4 +44,5 @@ export const StackNames = {
   data: 'Vodstack-Data',
   auth: 'Vodstack-Auth',
   api: 'Vodstack-Api',
+  pipeline: 'Vodstack-Pipeline',
 } as const;

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { routes, type Route } from '#contracts/routes';
-
-type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 export interface GatewayOptions {
   readonly port: number;
@@ -14,6 +11,8 @@ export interface GatewayOptions {
   readonly jwksUrl: string;
   /** The app client id: an ID token's `aud` must equal it. */
   readonly clientId: string;
+  /** Runs the route's function with the proxy event, as API Gateway's Lambda integration does. */
+  readonly invoke: (route: Route, event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   /** Serves requests no route matched (e.g. the web app); default 404. */
   readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Request log sink; default one line per request on stdout. */
@@ -58,16 +57,6 @@ export async function startLocalGateway(options: GatewayOptions): Promise<LocalG
   const compiled = routes.map(compile);
   // Static segments win over parameters, as in API Gateway (`/videos/upload` before `/videos/{id}`).
   compiled.sort((a, b) => a.names.length - b.names.length);
-  const handlers = new Map<string, Promise<LambdaHandler>>();
-  const handlerFor = (route: Route) => {
-    let loaded = handlers.get(route.handler);
-    if (!loaded) {
-      const file = fileURLToPath(new URL(`../lambdas/handlers/${route.handler}.ts`, import.meta.url));
-      loaded = import(/* @vite-ignore */ file).then((m: { handler: LambdaHandler }) => m.handler);
-      handlers.set(route.handler, loaded);
-    }
-    return loaded;
-  };
   const log = options.log ?? ((line: string) => console.log(line));
 
   async function authorize(req: IncomingMessage): Promise<JWTPayload | undefined> {
@@ -118,8 +107,7 @@ export async function startLocalGateway(options: GatewayOptions): Promise<LocalG
     const event = toEvent(req, route, path, url, pathParameters, body, claims, requestId);
     let result: APIGatewayProxyResult;
     try {
-      const handler = await handlerFor(route);
-      result = await handler(event, lambdaContext(route, requestId));
+      result = await options.invoke(route, event);
     } catch (error) {
       // On AWS an unhandled Lambda error is a 502 from API Gateway, never the error text.
       console.error(error);
@@ -210,23 +198,6 @@ function toEvent(
       resourceId: route.id,
       resourcePath: route.path,
     },
-  };
-}
-
-function lambdaContext(route: Route, requestId: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: route.id,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${route.id}`,
-    memoryLimitInMB: '512',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${route.id}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }
 

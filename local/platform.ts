@@ -2,15 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Env } from '#contracts/env';
 import { routes } from '#contracts/routes';
+import { PipelineHandlers } from '#contracts/workflow';
 import './node20.ts';
 import { Metadata, ResourceRole } from '#lib/metadata';
 import { startLocalCognito } from './cognito.ts';
 import { startLocalDynamo } from './dynamo.ts';
+import { deliverObjectCreated } from './events.ts';
 import { startLocalGateway } from './gateway.ts';
+import { functionsOf, LocalLambdas, nameFunctions, sharedEnvironment } from './lambda.ts';
+import { startLocalStepFunctions } from './sfn.ts';
+import { ffmpegBinaries } from './binaries.ts';
 import { freePort } from './net.ts';
 import { bucketsOf, provisionTables, provisionUserPools } from './provision.ts';
 import { startLocalS3 } from './s3.ts';
-import { resourcesOfType, synthesize, TemplateResolver, type PhysicalIds } from './template.ts';
+import { physicalKey, resourcesOfType, synthesize, TemplateResolver, type PhysicalIds } from './template.ts';
 
 export interface PlatformOptions {
   /** Where every stand-in keeps its data, so a restart loses nothing. Default `.local`. */
@@ -25,8 +30,13 @@ export interface PlatformOptions {
    * ports for all four (tests).
    */
   readonly port?: number;
-  /** Request log lines; default stdout. */
+  /** Request and workflow log lines; default stdout. */
   readonly log?: (line: string) => void;
+  /**
+   * How often the sweeper runs, ms (as the schedule does on AWS); 0 turns it off.
+   * @default 300000
+   */
+  readonly sweepEveryMs?: number;
 }
 
 /** What a running platform exposes; also written to `<dataDir>/platform.json` for helpers. */
@@ -40,9 +50,13 @@ export interface PlatformInfo {
   readonly tableName: string;
   readonly rawBucket: string;
   readonly mediaBucket: string;
+  readonly sfnEndpoint: string;
+  readonly workflowArn: string;
 }
 
 export interface Platform extends PlatformInfo {
+  /** Resolves once no upload event or workflow execution is in flight. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,28 +102,72 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => cognito.stop());
     await provisionUserPools(stacks, physical, cognito.endpoint);
 
+    nameFunctions(stacks, physical);
+    const machines = resourcesOfType(stacks, 'AWS::StepFunctions::StateMachine');
+    for (const { stack, logicalId } of machines) {
+      physical.set(physicalKey(stack, logicalId), `arn:aws:states:us-east-1:000000000000:stateMachine:${logicalId}`);
+    }
     const resolver = new TemplateResolver(stacks, physical);
-    const env = routeEnvironment(stacks, resolver);
-    Object.assign(process.env, {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      [Env.s3ForcePathStyle]: 'true',
-      ...env,
+    const lambdas = new LocalLambdas(functionsOf(stacks, resolver));
+    const log = options.log ?? ((line: string) => console.log(line));
+
+    const sfnPort = await portFor(4);
+    const sfn = await startLocalStepFunctions({
+      port: sfnPort,
+      directory: join(dataDir, 'stepfunctions'),
+      stateMachines: machines.map(({ stack, logicalId, resource }) => ({
+        arn: resolver.resolve(stack, { Ref: logicalId }),
+        definition: JSON.parse(resolver.resolve(stack, resource.Properties?.['DefinitionString'])) as Record<string, unknown>,
+      })),
+      invoke: (arn, payload) => lambdas.invoke(arn, payload) as never,
+      log,
     });
+    stops.push(() => sfn.stop());
+
+    Object.assign(
+      process.env,
+      sharedEnvironment(lambdas.functions, {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        [Env.s3ForcePathStyle]: 'true',
+        ...ffmpegBinaries(),
+      }),
+    );
+    const env = process.env as Record<string, string>;
+
+    const rawBucket = byRole(stacks, resolver, ResourceRole.rawBucket);
+    const starter = lambdas.find(PipelineHandlers.starter);
+    const uploads = deliverObjectCreated({ bucket: rawBucket, deliver: (event) => lambdas.invoke(starter.arn, event), log });
+    s3.events.on('object-created', (event) => uploads.onS3Event(event));
+
+    const sweeper = lambdas.find(PipelineHandlers.sweeper);
+    const sweepEvery = options.sweepEveryMs ?? 300_000;
+    if (sweepEvery > 0) {
+      const timer = setInterval(() => {
+        lambdas.invoke(sweeper.arn, { source: 'aws.scheduler' }).catch((error: unknown) => log(`sweeper failed: ${String(error)}`));
+      }, sweepEvery);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+    }
 
     const pool = single(resourcesOfType(stacks, 'AWS::Cognito::UserPool'), 'user pool');
     const client = single(resourcesOfType(stacks, 'AWS::Cognito::UserPoolClient'), 'user pool client');
     const userPoolId = resolver.resolve(pool.stack, { Ref: pool.logicalId });
     const clientId = resolver.resolve(client.stack, { Ref: client.logicalId });
+    const routeFunctions = new Map(lambdas.functions.filter((f) => f.routeId).map((f) => [f.routeId, f]));
+    const missingRoutes = routes.filter((r) => !routeFunctions.has(r.id)).map((r) => r.id);
+    if (missingRoutes.length) throw new Error(`the templates have no function for routes ${missingRoutes.join(', ')}`);
     const gateway = await startLocalGateway({
       port: await portFor(0),
       issuer: cognito.issuer(userPoolId),
       jwksUrl: cognito.jwksUrl(userPoolId),
       clientId,
-      ...(options.log ? { log: options.log } : {}),
+      invoke: (route, event) => lambdas.invoke(routeFunctions.get(route.id)!.arn, event) as never,
+      log,
     });
     stops.push(() => gateway.stop());
 
@@ -121,42 +179,24 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       userPoolId,
       clientId,
       tableName: required(env, Env.tableName),
-      rawBucket: required(env, Env.rawBucket),
+      rawBucket,
       mediaBucket: byRole(stacks, resolver, ResourceRole.mediaBucket),
+      sfnEndpoint: sfn.endpoint,
+      workflowArn: required(env, Env.workflowArn),
     };
     writeFileSync(join(dataDir, 'platform.json'), JSON.stringify(info, null, 2));
-    return { ...info, stop };
+    const idle = async () => {
+      // An upload event can start an execution and an execution can finish an upload's story.
+      do {
+        await uploads.idle();
+        await sfn.idle();
+      } while (sfn.executions().some((e) => e.status === 'RUNNING'));
+    };
+    return { ...info, idle, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-/**
- * The environment of every route's function, resolved from the template. Local mode runs them
- * in one process, so they share one environment: two functions giving one name two values is an
- * error, not a silent pick.
- */
-function routeEnvironment(stacks: ReturnType<typeof synthesize>, resolver: TemplateResolver): Record<string, string> {
-  const env: Record<string, string> = {};
-  const routeIds = new Set<string>(routes.map((r) => r.id));
-  const functions = resourcesOfType(stacks, 'AWS::Lambda::Function').filter(({ resource }) =>
-    routeIds.has(String(resource.Metadata?.[Metadata.route])),
-  );
-  if (functions.length !== routeIds.size) {
-    throw new Error(`the template has ${functions.length} route functions for ${routeIds.size} routes`);
-  }
-  for (const { stack, logicalId, resource } of functions) {
-    const variables = (resource.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-    for (const [name, raw] of Object.entries(variables)) {
-      const value = resolver.resolve(stack, raw);
-      if (env[name] !== undefined && env[name] !== value) {
-        throw new Error(`${name} is ${env[name]} in one function and ${value} in ${logicalId}`);
-      }
-      env[name] = value;
-    }
-  }
-  return env;
 }
 
 /** The physical name of the one resource carrying a role in its `vodstack:resource` metadata. */

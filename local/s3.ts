@@ -137,7 +137,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // (500s), not client errors (404s, 403s).
   app.on('error', (err) => {
     const expected = typeof err === 'object' && err !== null && (err as { expose?: unknown }).expose === true;
-    if (!expected) console.error('[local-s3]', err);
+    if (!expected && !clientWentAway(err)) console.error('[local-s3]', err);
   });
   await app.configureBuckets();
   for (const bucket of options.buckets) {
@@ -1185,7 +1185,7 @@ class S3Layer {
     err: unknown,
   ): Promise<void> {
     // A 500 is a fault of the stand-in (or of the disk): worth a line even when silent.
-    if (!(err instanceof S3Failure)) console.error('[local-s3]', err);
+    if (!(err instanceof S3Failure) && !clientWentAway(err)) console.error('[local-s3]', err);
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
@@ -1780,4 +1780,10 @@ function endpointHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A reader that stops early (ffmpeg seeking, a player switching rungs) is normal, not a fault. */
+function clientWentAway(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }

@@ -45,6 +45,7 @@ export interface LocalStepFunctions {
 }
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
+const LAMBDA_ARN = /^arn:aws:lambda:[^:]*:[^:]*:function:/;
 
 /**
  * The Step Functions API on loopback (StartExecution, DescribeExecution, ListExecutions,
@@ -74,7 +75,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     options.stateMachines.map((m) => [
       m.arn,
       {
-        machine: new StateMachine(m.definition as never, { validationOptions: { checkArn: false } }),
+        machine: new StateMachine(normalise(m.definition) as never, { validationOptions: { checkArn: false } }),
         overrides: lambdaOverrides(m.definition, options.invoke),
       },
     ]),
@@ -229,12 +230,17 @@ function lambdaOverrides(definition: Record<string, unknown>, invoke: LambdaInvo
   const overrides: Record<string, (input: Json) => Promise<Json>> = {};
   const visit = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state['Type'] === 'Task' && LAMBDA_INVOKE.test(String(state['Resource']))) {
+      const resource = String(state['Resource'] ?? '');
+      if (state['Type'] === 'Task' && LAMBDA_INVOKE.test(resource)) {
+        // The optimised integration: the service wraps the function's answer in `{Payload, ...}`.
         overrides[name] = async (input) => {
           const { FunctionName, Payload } = input as { FunctionName: string; Payload: Json };
           const result = await invoke(FunctionName, Payload ?? null);
           return { Payload: result, StatusCode: 200, ExecutedVersion: '$LATEST' };
         };
+      } else if (state['Type'] === 'Task' && LAMBDA_ARN.test(resource)) {
+        // A function ARN as the resource: the input is the event, the answer is the result.
+        overrides[name] = async (input) => invoke(resource, input);
       }
       const nested = (state['ItemProcessor'] ?? state['Iterator']) as { States?: Record<string, Record<string, unknown>> } | undefined;
       if (nested?.States) visit(nested.States);
@@ -245,4 +251,20 @@ function lambdaOverrides(definition: Record<string, unknown>, invoke: LambdaInvo
   };
   visit(definition['States'] as Record<string, Record<string, unknown>>);
   return overrides;
+}
+
+/**
+ * Works around one gap of aws-local-stepfunctions 3.0: it treats `"ResultPath": "$"` as a field
+ * named `$` instead of "replace the input with the result". That is also the default when
+ * ResultPath is absent, so dropping it keeps the meaning AWS gives the definition.
+ */
+function normalise<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(normalise) as T;
+  if (!value || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'ResultPath' && child === '$') continue;
+    copy[key] = normalise(child);
+  }
+  return copy as T;
 }

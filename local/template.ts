@@ -105,6 +105,7 @@ export class TemplateResolver {
     if (attribute === 'Arn') {
       if (service === 's3') return `arn:aws:s3:::${name}`;
       if (service === 'dynamodb') return `arn:aws:dynamodb:${this.region}:${this.account}:table/${name}`;
+      if (service === 'lambda') return `arn:aws:lambda:${this.region}:${this.account}:function:${name}`;
       return `arn:aws:${service}:${this.region}:${this.account}:${name}`;
     }
     return name;

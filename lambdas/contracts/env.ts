@@ -69,3 +69,15 @@ export const UploadApiConfig = VideoReadConfig.extend({
   [Env.workflowArn]: z.string().min(1).optional(),
 });
 export type UploadApiConfig = z.infer<typeof UploadApiConfig>;
+
+/** Configuration of the pipeline's functions (starter, sweeper and workflow tasks). */
+export const PipelineConfig = VideoReadConfig.extend({
+  [Env.rawBucket]: z.string().min(1).optional(),
+  [Env.mediaBucket]: z.string().min(1).optional(),
+  [Env.workflowArn]: z.string().min(1).optional(),
+  [Env.segmentSeconds]: z.coerce.number().positive().default(6),
+  [Env.chunkSeconds]: z.coerce.number().positive().default(60),
+  [Env.stuckAfterMinutes]: z.coerce.number().positive().default(30),
+  [Env.s3ForcePathStyle]: flag,
+});
+export type PipelineConfig = z.infer<typeof PipelineConfig>;

@@ -21,6 +21,8 @@ export const StateNames = {
   publish: 'Publish',
   fail: 'Fail',
   failed: 'Failed',
+  /** MediaConvert mode only: builds the job settings for this video's plan. */
+  mediaConvertSettings: 'MediaConvertSettings',
 } as const;
 
 /** Handler module (under `lambdas/handlers/`) of each Lambda task, keyed by state name. */
@@ -34,6 +36,7 @@ export const TaskHandlers = {
   [StateNames.thumbnails]: 'pipeline/thumbnails',
   [StateNames.publish]: 'pipeline/publish',
   [StateNames.fail]: 'pipeline/fail',
+  [StateNames.mediaConvertSettings]: 'pipeline/mediaconvert-settings',
 } as const;
 
 /** Handler modules outside the workflow: the event starter and the sweeper. */

@@ -6,6 +6,7 @@ import {
   Bucket,
   BucketEncryption,
   HttpMethods,
+  type CfnBucket,
   ObjectOwnership,
   type BucketProps,
 } from 'aws-cdk-lib/aws-s3';
@@ -44,7 +45,8 @@ export interface MediaBucketsProps {
 /**
  * The platform's buckets:
  * - `raw`: originals as creators upload them (browser multipart PUTs on presigned URLs), SSE-KMS
- *   with a customer-managed key and S3 Bucket Keys, versioned (originals cannot be regenerated).
+ *   with a customer-managed key and S3 Bucket Keys, versioned (originals cannot be regenerated);
+ *   sends its events to EventBridge (the pipeline starts on `Object Created`).
  * - `media`: what the pipeline derives (renditions, manifests, thumbnails), served through
  *   CloudFront. SSE-S3, unversioned: it can be rebuilt from `raw`, and CloudFront origin access to
  *   an SSE-KMS bucket needs the key policy to name the distribution (a data↔delivery stack cycle)
@@ -139,6 +141,14 @@ export class MediaBuckets extends Construct {
       ],
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
+
+    // Object Created events go to EventBridge (the pipeline's trigger). Set on the bucket itself,
+    // an in-place update: the L2 `eventBridgeEnabled` prop would add a custom resource and its
+    // Lambda just to call PutBucketNotificationConfiguration. Do not also add S3 event
+    // notifications with `addEventNotification`: that custom resource replaces this configuration.
+    (this.raw.node.defaultChild as CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
 
     for (const [bucket, role] of [
       [this.raw, ResourceRole.rawBucket],

@@ -19,6 +19,7 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Env, UploadDefaults } from '#contracts/env';
 import { routes, type Route, type RouteId } from '#contracts/routes';
@@ -45,6 +46,13 @@ export interface VideoApiProps {
   readonly rawBucket: IBucket;
   /** The user pool whose ID tokens the authorizer accepts. */
   readonly userPool: IUserPool;
+  /**
+   * The transcode workflow the CompleteUpload route starts (`states:StartExecution`,
+   * `Env.workflowArn`).
+   * @default - no workflow: completing an upload only marks it `uploaded`, and the raw bucket's
+   * Object Created event starts the workflow
+   */
+  readonly workflow?: IStateMachine;
   /**
    * Origins allowed to call the API from a browser (CORS).
    * @default ['*']
@@ -88,12 +96,14 @@ interface RouteAccess {
   readonly raw?: readonly RawBucketAccess[];
   /** Whether the route reads the upload limits (`Env.upload*`). */
   readonly uploadConfig?: boolean;
+  /** Whether the route starts the transcode workflow. */
+  readonly startsWorkflow?: boolean;
 }
 
 const routeAccess: Record<RouteId, RouteAccess> = {
   StartUpload: { table: 'readWrite', raw: ['upload'], uploadConfig: true },
   GetUpload: { table: 'read', raw: ['upload', 'listParts'], uploadConfig: true },
-  CompleteUpload: { table: 'readWrite', raw: ['upload', 'read'], uploadConfig: true },
+  CompleteUpload: { table: 'readWrite', raw: ['upload', 'read'], uploadConfig: true, startsWorkflow: true },
   AbortUpload: { table: 'readWrite', raw: ['abort'], uploadConfig: true },
   GetVideoStatus: { table: 'read' },
   GetVideo: { table: 'read' },
@@ -181,6 +191,10 @@ export class VideoApi extends Construct {
       const access = routeAccess[route.id];
       fn.useTable(props.table, access.table);
       if (access.raw) fn.useRawBucket(props.rawBucket, ...access.raw);
+      if (access.startsWorkflow && props.workflow) {
+        fn.setEnv(Env.workflowArn, props.workflow.stateMachineArn);
+        props.workflow.grantStartExecution(fn);
+      }
       if (access.uploadConfig) {
         fn.setEnv(Env.uploadMaxBytes, limits.maxBytes)
           .setEnv(Env.uploadPartSizeBytes, limits.partSizeBytes)

@@ -25,8 +25,9 @@ export default async function setup(project: TestProject) {
     port: 0,
     context: { uploadPartSizeBytes: 5 * MiB },
     log: () => undefined,
+    sweepEveryMs: 0,
   });
-  const { stop, ...info } = platform;
+  const { stop, idle: _idle, ...info } = platform;
   project.provide('platform', info);
   return async () => {
     await stop();

@@ -85,10 +85,12 @@ describe('resumable upload over HTTP', () => {
     expect(bytes.length).toBe(file.length);
     expect(sha256(bytes)).toBe(sha256(file));
 
+    // The workflow starts at once; random bytes are no video, so it may already be past `uploaded`.
     const status = await creator.request('GET', `/api/v1/videos/${id}/status`);
-    expect(status).toMatchObject({ status: 200, body: { status: 'uploaded' } });
+    expect(status.status).toBe(200);
+    expect(['uploaded', 'processing', 'failed']).toContain(status.body.status);
     const video = await creator.request('GET', `/api/v1/videos/${id}`);
-    expect(video.body).toMatchObject({ id, title: 'Sunset over the bay', fileName: 'sunset.mov', status: 'uploaded' });
+    expect(video.body).toMatchObject({ id, title: 'Sunset over the bay', fileName: 'sunset.mov' });
   });
 
   it("answers 404 on every route for another user's video, and changes nothing", async () => {

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediaLayout, type ChunkTask, type JobState, type Plan, type Probe } from '#contracts/workflow';
+import { frameRateText, outputFrameRate, validateProbe } from '#domain/media';
+import {
+  dashManifest,
+  hlsMasterPlaylist,
+  hlsMediaPlaylist,
+  measureBitrates,
+  type AudioRendition,
+  type Bitrates,
+  type MediaSegment,
+  type VideoRendition,
+} from '#domain/packaging';
+import { ValidationError } from '#domain/errors';
+import type { PublishedMedia } from '#domain/video';
+import { transcodeAudio } from './ffmpeg/audio.ts';
+import { probeMedia } from './ffmpeg/probe.ts';
+import { makeThumbnails } from './ffmpeg/thumbnails.ts';
+import { transcodeChunk } from './ffmpeg/transcode.ts';
+import type { S3MediaFiles } from './s3-media-files.ts';
+
+/** What a chunk leaves for Package, per rung (kept in S3: a Map's results must stay small). */
+interface ChunkSummary {
+  readonly index: number;
+  readonly renditions: {
+    readonly name: string;
+    readonly initSha256: string;
+    readonly codecs: string;
+    readonly segments: MediaSegment[];
+  }[];
+}
+
+interface AudioSummary {
+  readonly codecs: string;
+  readonly channels: number;
+  readonly sampleRate: number;
+  readonly segments: MediaSegment[];
+}
+
+const workKey = (videoId: string, generation: number, name: string) => `${MediaLayout.prefix(videoId)}work/g${generation}/${name}.json`;
+const playlistName = 'playlist.m3u8';
+
+/**
+ * The workflow's media tasks on ffmpeg: each reads the source through a short-lived URL, works in
+ * a private temp folder, uploads what it made under `videos/<id>/`, and cleans up — so a retried
+ * task starts from nothing and overwrites the same keys.
+ */
+export class FfmpegTranscodeTasks {
+  constructor(private readonly files: S3MediaFiles) {}
+
+  async probe(job: JobState): Promise<Probe> {
+    const source = await this.files.sourceUrl(job.rawKey);
+    const probe = await probeMedia(source);
+    validateProbe(probe);
+    const { streamCount: _streams, ...contract } = probe;
+    return contract;
+  }
+
+  async transcodeChunk(task: ChunkTask): Promise<{ index: number; segments: number }> {
+    return this.inTemp(async (dir) => {
+      const output = await transcodeChunk({
+        input: await this.files.sourceUrl(task.rawKey),
+        chunk: task.chunk,
+        plan: task.plan,
+        fps: task.fps,
+        outDir: dir,
+      });
+      const summary: ChunkSummary = { index: task.chunk.index, renditions: [] };
+      for (const rendition of output.renditions) {
+        const prefix = MediaLayout.rendition(task.videoId, rendition.rung.name);
+        for (const segment of rendition.segments) await this.files.putFile(segment.path, `${prefix}${segment.uri}`);
+        // Every chunk writes the same init segment (checked in Package by its hash).
+        if (task.chunk.index === 0) await this.files.putFile(rendition.init.path, `${prefix}init.mp4`);
+        summary.renditions.push({
+          name: rendition.rung.name,
+          initSha256: rendition.init.sha256,
+          codecs: rendition.codecs,
+          segments: rendition.segments.map(({ uri, duration, bytes }) => ({ uri, duration, bytes })),
+        });
+      }
+      await this.files.putText(workKey(task.videoId, task.generation, `chunk-${task.chunk.index}`), JSON.stringify(summary));
+      return { index: task.chunk.index, segments: summary.renditions[0]?.segments.length ?? 0 };
+    });
+  }
+
+  async transcodeAudio(job: JobState & { plan: Plan; probe: Probe }): Promise<{ audio: boolean }> {
+    if (!job.plan.audio) return { audio: false };
+    return this.inTemp(async (dir) => {
+      const output = await transcodeAudio({
+        input: await this.files.sourceUrl(job.rawKey),
+        outDir: dir,
+        segmentSeconds: job.plan.segmentSeconds,
+        durationSeconds: job.probe.durationSeconds,
+      });
+      if (!output) return { audio: false };
+      const prefix = MediaLayout.audio(job.videoId);
+      await this.files.putFile(output.init.path, `${prefix}init.mp4`);
+      for (const segment of output.segments) await this.files.putFile(segment.path, `${prefix}${segment.uri}`);
+      const summary: AudioSummary = {
+        codecs: output.codecs,
+        channels: output.channels,
+        sampleRate: output.sampleRate,
+        segments: output.segments.map(({ uri, duration, bytes }) => ({ uri, duration, bytes })),
+      };
+      await this.files.putText(workKey(job.videoId, job.generation, 'audio'), JSON.stringify(summary));
+      return { audio: true };
+    });
+  }
+
+  /** Stitches the chunks' segments into one media playlist per rung, then the master and the MPD. */
+  async package(job: JobState & { plan: Plan; probe: Probe }): Promise<Pick<PublishedMedia, 'hlsMaster' | 'dashManifest' | 'renditions' | 'durationSeconds'>> {
+    const { videoId, generation, plan, probe } = job;
+    const chunks = await Promise.all(
+      plan.chunks.map(async (c) => JSON.parse(await this.files.getText(workKey(videoId, generation, `chunk-${c.index}`))) as ChunkSummary),
+    );
+    chunks.sort((a, b) => a.index - b.index);
+    const rate = outputFrameRate(probe.fps);
+    const video = plan.rungs.map((rung) => {
+      const parts = chunks.map((c) => c.renditions.find((r) => r.name === rung.name));
+      if (parts.some((p) => !p)) throw new ValidationError(`rung ${rung.name} is missing from a chunk`);
+      const hashes = new Set(parts.map((p) => p!.initSha256));
+      if (hashes.size !== 1) throw new ValidationError(`rung ${rung.name}: chunks disagree on the init segment, so they cannot be stitched`);
+      const segments = parts.flatMap((p) => p!.segments);
+      const bitrates: Bitrates = measureBitrates(segments);
+      const rendition: VideoRendition = {
+        name: rung.name,
+        width: rung.width,
+        height: rung.height,
+        fps: rate.num / rate.den,
+        frameRate: frameRateText(rate),
+        codecs: parts[0]!.codecs,
+        bitrates,
+        firstSegmentBytes: segments[0]?.bytes ?? 0,
+      };
+      return { rendition, segments };
+    });
+
+    let audio: (AudioRendition & { segments: MediaSegment[] }) | undefined;
+    if (plan.audio) {
+      try {
+        const summary = JSON.parse(await this.files.getText(workKey(videoId, generation, 'audio'))) as AudioSummary;
+        audio = { ...summary, bitrates: measureBitrates(summary.segments) };
+      } catch {
+        audio = undefined; // the source's audio track could not be encoded: publish video-only
+      }
+    }
+
+    for (const { rendition, segments } of video) {
+      await this.files.putText(`${MediaLayout.rendition(videoId, rendition.name)}${playlistName}`, hlsMediaPlaylist(segments));
+    }
+    if (audio) await this.files.putText(`${MediaLayout.audio(videoId)}${playlistName}`, hlsMediaPlaylist(audio.segments));
+
+    const hlsMaster = MediaLayout.hlsMaster(videoId);
+    const relativeToHls = (key: string) => `../${key.slice(MediaLayout.prefix(videoId).length)}`;
+    await this.files.putText(
+      hlsMaster,
+      hlsMasterPlaylist({
+        variants: video.map(({ rendition }) => ({
+          ...rendition,
+          uri: relativeToHls(`${MediaLayout.rendition(videoId, rendition.name)}${playlistName}`),
+        })),
+        ...(audio ? { audio: { ...audio, uri: relativeToHls(`${MediaLayout.audio(videoId)}${playlistName}`) } } : {}),
+      }),
+    );
+    const dash = MediaLayout.dashManifest(videoId);
+    const durationSeconds = video[0]?.segments.reduce((sum, s) => sum + s.duration, 0) ?? probe.durationSeconds;
+    await this.files.putText(
+      dash,
+      dashManifest({
+        durationSeconds,
+        segmentSeconds: plan.segmentSeconds,
+        video: video.map(({ rendition, segments }) => ({
+          ...rendition,
+          baseUrl: relativeToHls(MediaLayout.rendition(videoId, rendition.name)),
+          initUri: 'init.mp4',
+          segments,
+        })),
+        ...(audio ? { audio: { ...audio, baseUrl: relativeToHls(MediaLayout.audio(videoId)), initUri: 'init.mp4' } } : {}),
+      }),
+    );
+    return {
+      hlsMaster,
+      dashManifest: dash,
+      durationSeconds,
+      renditions: video.map(({ rendition }) => ({
+        name: rendition.name,
+        width: rendition.width,
+        height: rendition.height,
+        bandwidth: rendition.bitrates.peak,
+      })),
+    };
+  }
+
+  async thumbnails(job: JobState & { probe: Probe }): Promise<Pick<PublishedMedia, 'poster' | 'candidates' | 'storyboard' | 'storyboardVtt'>> {
+    return this.inTemp(async (dir) => {
+      const made = await makeThumbnails({
+        input: await this.files.sourceUrl(job.rawKey),
+        durationSeconds: job.probe.durationSeconds,
+        outDir: dir,
+      });
+      const id = job.videoId;
+      await this.files.putFile(made.poster, MediaLayout.poster(id));
+      const candidates = made.candidates.map((_, i) => MediaLayout.candidate(id, i + 1));
+      await Promise.all(made.candidates.map((path, i) => this.files.putFile(path, candidates[i]!)));
+      await this.files.putFile(made.storyboard.image, MediaLayout.storyboard(id));
+      await this.files.putFile(made.storyboard.vtt, MediaLayout.storyboardVtt(id));
+      return { poster: MediaLayout.poster(id), candidates, storyboard: MediaLayout.storyboard(id), storyboardVtt: MediaLayout.storyboardVtt(id) };
+    });
+  }
+
+  private async inTemp<T>(work: (dir: string) => Promise<T>): Promise<T> {
+    const dir = join(tmpdir(), `vodstack-${randomUUID()}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      return await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { unavailable } from './transient-errors.ts';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mpd': 'application/dash+xml',
+  '.mp4': 'video/mp4',
+  '.m4s': 'video/iso.segment',
+  '.jpg': 'image/jpeg',
+  '.vtt': 'text/vtt',
+  '.json': 'application/json',
+};
+
+/** Segments never change once written (new outputs get new names); manifests may. */
+const IMMUTABLE = /\.(m4s|mp4|jpg)$/;
+
+/**
+ * Files of the pipeline in S3: a short-lived URL ffmpeg reads the source through (so a 20 GiB
+ * upload is never copied to a worker's disk), and uploads of a worker's output folder.
+ */
+export class S3MediaFiles {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly rawBucket: string | undefined,
+    private readonly mediaBucket: string | undefined,
+  ) {}
+
+  /** A GET URL for the source, valid long enough for one task. */
+  async sourceUrl(rawKey: string, ttlSeconds = 3600): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.need(this.rawBucket, 'RAW_BUCKET'), Key: rawKey }), {
+      expiresIn: ttlSeconds,
+    });
+  }
+
+  /** Uploads every file under `dir` to `prefix` + its relative path; returns the keys. */
+  async uploadDir(dir: string, prefix: string, filter: (relativePath: string) => boolean = () => true): Promise<string[]> {
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+      .filter(filter);
+    const keys: string[] = [];
+    // A few at a time: enough to fill the pipe, few enough to keep memory flat.
+    for (let i = 0; i < files.length; i += 8) {
+      await Promise.all(
+        files.slice(i, i + 8).map(async (file) => {
+          const key = `${prefix}${file.split('\\').join('/')}`;
+          await this.putFile(join(dir, file), key);
+          keys.push(key);
+        }),
+      );
+    }
+    return keys.sort();
+  }
+
+  async putFile(path: string, key: string): Promise<void> {
+    const { size } = await stat(path);
+    await this.s3
+      .send(
+        new PutObjectCommand({
+          Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'),
+          Key: key,
+          Body: createReadStream(path),
+          ContentLength: size,
+          ContentType: contentTypeOf(key),
+          CacheControl: IMMUTABLE.test(key) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
+        }),
+      )
+      .catch(unavailable('storage'));
+  }
+
+  async putText(key: string, text: string): Promise<void> {
+    await this.s3
+      .send(
+        new PutObjectCommand({
+          Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'),
+          Key: key,
+          Body: text,
+          ContentType: contentTypeOf(key),
+          CacheControl: IMMUTABLE.test(key) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
+        }),
+      )
+      .catch(unavailable('storage'));
+  }
+
+  async getText(key: string): Promise<string> {
+    const object = await this.s3
+      .send(new GetObjectCommand({ Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'), Key: key }))
+      .catch(unavailable('storage'));
+    return object.Body!.transformToString('utf8');
+  }
+
+  private need(bucket: string | undefined, variable: string): string {
+    if (!bucket) throw new Error(`${variable} is not set: this function may not use that bucket`);
+    return bucket;
+  }
+}
+
+function contentTypeOf(key: string): string {
+  const dot = key.lastIndexOf('.');
+  return CONTENT_TYPES[key.slice(dot)] ?? 'application/octet-stream';
+}

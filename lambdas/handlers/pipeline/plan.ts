@@ -1,0 +1,11 @@
+import { Env } from '#contracts/env';
+import { JobState, Probe, type Plan } from '#contracts/workflow';
+import { pipelineDeps } from '#composition/pipeline';
+import { planJob } from '#domain/media';
+
+/** Plan: the ladder (never taller than the source) and time chunks on segment boundaries. */
+export const handler = async (event: unknown): Promise<Plan> => {
+  const job = JobState.extend({ probe: Probe }).parse(event);
+  const { config } = pipelineDeps();
+  return planJob(job.probe, { segmentSeconds: config[Env.segmentSeconds], targetChunkSeconds: config[Env.chunkSeconds] });
+};

@@ -1,0 +1,432 @@
+import { Aws, Duration, RemovalPolicy, Size, Validations, type CfnResource } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
+import {
+  Chain,
+  DefinitionBody,
+  Fail,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Parallel,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  TaskInput,
+  Timeout,
+  type IChainable,
+  type INextable,
+  type TaskStateBase,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { Env, type EnvName } from '#contracts/env';
+import { MediaLayout, PermanentErrors, StateNames, TaskHandlers } from '#contracts/workflow';
+import { AppFunction } from '#lib/constructs/app-function';
+import { FfmpegLayerPaths } from '#lib/constructs/ffmpeg-layer';
+import { MediaConvertStateNames, MediaConvertTranscoder } from '#lib/constructs/mediaconvert-transcoder';
+import { Metadata, type WorkflowMetadata } from '#lib/metadata';
+import { acknowledgeResource } from '#lib/nag';
+
+/** Which engine turns the source into the ladder. */
+export type Transcoder = WorkflowMetadata['transcoder'];
+
+/** Keys the pipeline may write or delete in the media bucket: everything under `videos/<id>/`. */
+export const MEDIA_KEYS = `${MediaLayout.prefix('*')}*`;
+
+/**
+ * Errors retried with backoff. `States.TaskFailed` matches every error a task raises except a
+ * `States.Timeout`; the permanent ones are stopped before it by a retrier with no attempts (the
+ * first retrier whose `ErrorEquals` matches decides). The named errors are listed for readers.
+ */
+export const TransientErrors = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'TranscodeCrashedError',
+  'UnavailableError',
+  'States.TaskFailed',
+] as const;
+
+/** Props of {@link TranscodeWorkflow}. */
+export interface TranscodeWorkflowProps {
+  /** The single table (claim, progress, publish, fail). */
+  readonly table: ITableV2;
+  /** Original uploads: read by the media tasks. */
+  readonly rawBucket: IBucket;
+  /** Derived media: written under `videos/*` only. */
+  readonly mediaBucket: IBucket;
+  /** The layer with `/opt/bin/ffmpeg` and `/opt/bin/ffprobe`. */
+  readonly ffmpegLayer: ILayerVersion;
+  /**
+   * Which engine transcodes: `ffmpeg` (chunked, in Lambda) or `mediaconvert` (one `.sync` job).
+   * @default 'ffmpeg'
+   */
+  readonly transcoder?: Transcoder;
+  /**
+   * Media segment length, seconds (`Env.segmentSeconds`).
+   * @default 6
+   */
+  readonly segmentSeconds?: number;
+  /**
+   * Target length of a transcode chunk, seconds; a multiple of `segmentSeconds` (`Env.chunkSeconds`).
+   * @default 60
+   */
+  readonly chunkSeconds?: number;
+  /**
+   * How many chunks transcode at once (the Map's `MaxConcurrency`); 0 means as many as Step
+   * Functions runs (an inline Map runs up to 40 iterations at a time).
+   * @default 0
+   */
+  readonly chunkConcurrency?: number;
+  /**
+   * Memory of the chunk worker, MiB; Lambda gives about one vCPU per 1,769 MiB (6 at 10,240).
+   * New accounts may be capped at 3,008 MiB until the quota is raised.
+   * @default 10240
+   */
+  readonly chunkMemoryMiB?: number;
+  /**
+   * Deadline of a whole execution.
+   * @default Duration.hours(6)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Deadline of the MediaConvert job (transcoder `mediaconvert`).
+   * @default Duration.hours(4)
+   */
+  readonly mediaConvertTimeout?: Duration;
+  /**
+   * How long execution and function logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Key that encrypts the execution log group and the task functions' log groups.
+   * @default - a new customer-managed key with yearly rotation that admits CloudWatch Logs
+   */
+  readonly logEncryptionKey?: IKey;
+}
+
+/**
+ * The transcode workflow: a Standard state machine that turns one upload into an adaptive ladder,
+ * or marks it failed with a reason. State names come from `StateNames` (`#contracts/workflow`).
+ *
+ * 1. `Claim` (Lambda) — `uploaded → processing`, conditional. Receives the execution input
+ *    `WorkflowInput {videoId, generation}`; returns `JobState {videoId, generation, rawKey}`,
+ *    which becomes the whole state (ResultPath `$`).
+ * 2. `Probe` (Lambda) — receives the state; returns `Probe` → `$.probe`.
+ * 3. `Plan` (Lambda) — receives the state; returns `Plan` → `$.plan`.
+ * 4. `Transcode` (Parallel; its input is the state, its result → `$.transcode`):
+ *    a. `Chunks` (Map over `$.plan.chunks`): each `TranscodeChunk` (Lambda) receives a
+ *       `ChunkTask {videoId, generation, rawKey, plan, chunk, fps: $.probe.fps}` and returns a
+ *       small chunk summary (keep it under ~1 KB: all of them travel on in the state, whose
+ *       limit is 256 KB). The branch's output is the array of summaries, in chunk order.
+ *    b. `TranscodeAudio` (Lambda) — receives the state (a video-only plan has `plan.audio`
+ *       false: return a summary saying so); returns an audio summary.
+ *    `$.transcode` = `{chunks: [chunk summaries], audio: audio summary}` (ResultSelector).
+ *    With `transcoder: 'mediaconvert'`, 4 is instead `MediaConvertSettings` (Lambda, receives
+ *    `{input, outputPrefix, rungs, segmentSeconds, audio}`, returns `{settings, manifests}` →
+ *    `$.mediaConvert`) then `Transcode` (MediaConvert CreateJob `.sync`, → `$.transcode =
+ *    {jobId}`), and 5 is a Pass state copying `$.mediaConvert.manifests` to `$.package`.
+ * 5. `Package` (Lambda) — receives the state; returns `{hlsMaster, dash}` (media keys) → `$.package`.
+ * 6. `Thumbnails` (Lambda) — receives the state; returns `{poster, …}` → `$.thumbnails`.
+ * 7. `Publish` (Lambda) — receives the state; returns `{status: 'ready'}` → `$.publish`. The
+ *    execution's output is the final state.
+ * 8. Any error left after retries in 1–7 is caught (`States.ALL`, ResultPath `$.error`, so the
+ *    state keeps what it had): `Fail` (Lambda) receives the state plus `error: {Error, Cause}`,
+ *    records `failed` with a reason and deletes `videos/<id>/`; its result is discarded.
+ * 9. `Failed` (Fail state) ends the execution with `$.error.Error` / `$.error.Cause`.
+ *
+ * Every Lambda task is invoked with its input as the payload and its return value as the result
+ * (`payloadResponseOnly`: no `{Payload, StatusCode}` envelope to unwrap), has a timeout a little
+ * longer than its function's, retries transient errors (`TransientErrors`: three attempts in all,
+ * backoff from 2 s, full jitter) and never retries `PermanentErrors`.
+ */
+export class TranscodeWorkflow extends Construct {
+  /** The state machine (construct id `Resource`). */
+  public readonly stateMachine: StateMachine;
+  /** The function behind each Lambda task, by state name. */
+  public readonly functions: Readonly<Partial<Record<TaskState, AppFunction>>>;
+  /** The key the workflow's log groups are encrypted with. */
+  public readonly logEncryptionKey: IKey;
+  /** The transcoder the definition was built for. */
+  public readonly transcoder: Transcoder;
+
+  private readonly props: TranscodeWorkflowProps;
+  private readonly logRetention: RetentionDays;
+  private readonly env: Partial<Record<EnvName, string | number>>;
+  private readonly taskFunctions: Partial<Record<TaskState, AppFunction>> = {};
+
+  constructor(scope: Construct, id: string, props: TranscodeWorkflowProps) {
+    super(scope, id);
+    this.props = props;
+    this.transcoder = props.transcoder ?? 'ffmpeg';
+    this.logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+    this.logEncryptionKey = props.logEncryptionKey ?? this.createLogKey();
+    const segmentSeconds = props.segmentSeconds ?? 6;
+    const chunkSeconds = props.chunkSeconds ?? 60;
+    if (!(segmentSeconds > 0 && chunkSeconds > 0 && Number.isInteger(chunkSeconds / segmentSeconds))) {
+      throw new Error(`${this.node.path}: chunkSeconds (${chunkSeconds}) must be a positive multiple of segmentSeconds (${segmentSeconds})`);
+    }
+    this.env = { [Env.tableName]: props.table.tableName, [Env.segmentSeconds]: segmentSeconds, [Env.chunkSeconds]: chunkSeconds };
+
+    const fail = this.failPath();
+    const claim = this.lambdaTask(StateNames.claim, '$', fail);
+    const probe = this.lambdaTask(StateNames.probe, '$.probe', fail);
+    const plan = this.lambdaTask(StateNames.plan, '$.plan', fail);
+    const [transcode, pack] = this.transcoder === 'mediaconvert' ? this.mediaConvertSteps(fail) : this.ffmpegSteps(fail);
+    const thumbnails = this.lambdaTask(StateNames.thumbnails, '$.thumbnails', fail);
+    const publish = this.lambdaTask(StateNames.publish, '$.publish', fail);
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: this.logRetention,
+      encryptionKey: this.logEncryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'Resource', {
+      comment: 'vodstack: upload → probe → plan → transcode → package → thumbnails → publish',
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(Chain.start(claim).next(probe).next(plan).next(transcode).next(pack).next(thumbnails).next(publish)),
+      timeout: props.timeout ?? Duration.hours(6),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    const metadata: WorkflowMetadata = { transcoder: this.transcoder };
+    (this.stateMachine.node.defaultChild as CfnResource).addMetadata(Metadata.workflow, metadata);
+    this.functions = this.taskFunctions;
+    this.acknowledgeStateMachineFindings();
+  }
+
+  /** 4–5 with ffmpeg: chunks ‖ audio, then the Package Lambda. */
+  private ffmpegSteps(fail: TaskStateBase): [IChainable & INextable, IChainable & INextable] {
+    const chunks = new MapState(this, StateNames.chunks, {
+      itemsPath: '$.plan.chunks',
+      itemSelector: {
+        videoId: JsonPath.stringAt('$.videoId'),
+        generation: JsonPath.numberAt('$.generation'),
+        rawKey: JsonPath.stringAt('$.rawKey'),
+        plan: JsonPath.objectAt('$.plan'),
+        chunk: JsonPath.objectAt('$$.Map.Item.Value'),
+        fps: JsonPath.numberAt('$.probe.fps'),
+      },
+      maxConcurrency: this.props.chunkConcurrency ?? 0,
+    }).itemProcessor(this.lambdaTask(StateNames.transcodeChunk, '$'));
+    const transcode = new Parallel(this, StateNames.transcode, {
+      resultSelector: { chunks: JsonPath.listAt('$[0]'), audio: JsonPath.objectAt('$[1]') },
+      resultPath: '$.transcode',
+    })
+      .branch(chunks)
+      .branch(this.lambdaTask(StateNames.transcodeAudio, '$'))
+      .addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
+    return [transcode, this.lambdaTask(StateNames.package, '$.package', fail)];
+  }
+
+  /** 4–5 with MediaConvert: job settings from the plan, the `.sync` job, then the manifests it wrote. */
+  private mediaConvertSteps(fail: TaskStateBase): [IChainable & INextable, IChainable & INextable] {
+    const { rawBucket, mediaBucket } = this.props;
+    const mediaConvert = new MediaConvertTranscoder(this, 'MediaConvert', { rawBucket, mediaBucket, mediaKeyPattern: MEDIA_KEYS });
+    const settings = this.lambdaTask(MediaConvertStateNames.settings, '$.mediaConvert', fail, {
+      input: JsonPath.format(`s3://${rawBucket.bucketName}/{}`, JsonPath.stringAt('$.rawKey')),
+      outputPrefix: JsonPath.format(`s3://${mediaBucket.bucketName}/${MediaLayout.prefix('{}')}`, JsonPath.stringAt('$.videoId')),
+      rungs: JsonPath.listAt('$.plan.rungs'),
+      segmentSeconds: JsonPath.numberAt('$.plan.segmentSeconds'),
+      audio: JsonPath.stringAt('$.plan.audio'),
+    });
+    const job = mediaConvert.createJobTask(StateNames.transcode, {
+      settingsPath: '$.mediaConvert.settings',
+      timeout: this.props.mediaConvertTimeout ?? Duration.hours(4),
+    });
+    withRetries(job).addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
+    const pack = new Pass(this, StateNames.package, {
+      comment: 'MediaConvert wrote the HLS master and the DASH MPD itself; record where.',
+      parameters: { hlsMaster: JsonPath.stringAt('$.mediaConvert.manifests.hlsMaster'), dash: JsonPath.stringAt('$.mediaConvert.manifests.dash') },
+      resultPath: '$.package',
+    });
+    return [settings.next(job), pack];
+  }
+
+  /** 8–9: the Fail task (records the reason, removes partial outputs) and the terminal Fail state. */
+  private failPath(): TaskStateBase {
+    const failed = new Fail(this, StateNames.failed, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const task = this.lambdaTask(StateNames.fail, JsonPath.DISCARD);
+    // Even if recording the failure fails, the execution still ends in `Failed` with the original error.
+    task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.failError' });
+    task.next(failed);
+    return task;
+  }
+
+  /**
+   * The Lambda task `state` (see `tasks`) with its function, retries, a timeout 30 s longer than
+   * the function's (so the function's own timeout fires first and is retried), and with `fail`
+   * the catch. Its payload is the state's input unless `payload` builds one.
+   */
+  private lambdaTask(state: TaskState, resultPath: string, fail?: TaskStateBase, payload?: Record<string, unknown>): LambdaInvoke {
+    const fn = this.taskFunction(state);
+    const task = new LambdaInvoke(this, state, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      ...(payload ? { payload: TaskInput.fromObject(payload) } : {}),
+      retryOnServiceExceptions: false,
+      resultPath,
+      taskTimeout: Timeout.duration(fn.timeout!.plus(Duration.seconds(30))),
+    });
+    withRetries(task);
+    if (fail) task.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
+    return task;
+  }
+
+  /** The function of task `state`: sized, bound to what `tasks` lists and nothing else. */
+  private taskFunction(state: TaskState): AppFunction {
+    const spec: TaskSpec = tasks[state];
+    const { table, rawBucket, mediaBucket, ffmpegLayer } = this.props;
+    const fn = new AppFunction(this, `${state}Function`, {
+      module: spec.module,
+      description: `Transcode workflow: ${state}`,
+      memorySize: state === StateNames.transcodeChunk ? (this.props.chunkMemoryMiB ?? spec.memorySize) : spec.memorySize,
+      timeout: spec.timeout,
+      logRetention: this.logRetention,
+      logEncryptionKey: this.logEncryptionKey,
+      ...(spec.ffmpeg ? { layers: [ffmpegLayer], ephemeralStorageSize: Size.gibibytes(10) } : {}),
+    });
+    for (const [name, value] of Object.entries(this.env)) fn.setEnv(name as EnvName, value);
+    if (spec.ffmpeg) fn.setEnv(Env.ffmpegPath, FfmpegLayerPaths.ffmpeg).setEnv(Env.ffprobePath, FfmpegLayerPaths.ffprobe);
+    if (spec.writesTable) fn.useTable(table, 'readWrite');
+    if (spec.readsRaw) fn.useRawBucket(rawBucket, 'read');
+    if (spec.media) useMediaBucket(fn, mediaBucket, ...spec.media);
+
+    (fn.node.defaultChild as CfnResource).addMetadata(Metadata.workflowTask, state);
+    Validations.of(fn).acknowledge(
+      ...['Serverless-LambdaDLQ', 'Serverless-LambdaAsyncFailureDestination'].map((id) => ({
+        id,
+        reason: 'Step Functions invokes workflow tasks synchronously and handles every error itself (retry, then catch into Fail); there is no asynchronous invocation to dead-letter.',
+      })),
+    );
+    this.taskFunctions[state] = fn;
+    return fn;
+  }
+
+  private acknowledgeStateMachineFindings(): void {
+    const role = this.stateMachine.role;
+    const mediaConvert =
+      this.transcoder === 'mediaconvert'
+        ? ' MediaConvert: mediaconvert:CreateJob/GetJob/CancelJob get * because a job id only exists once CreateJob returns it (the job role it may pass is scoped).'
+        : '';
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `Step Functions logging (logs:CreateLogDelivery and the other vended-log delivery calls) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) support no resource-level permissions.${mediaConvert}`,
+    });
+    for (const fn of Object.values(this.taskFunctions)) {
+      acknowledgeResource(
+        role,
+        'AwsSolutions-IAM5',
+        `${fn.functionArn}:*`,
+        "Invoking a task grants lambda:InvokeFunction on the function and its versions/aliases (ARN:*); each is one of this workflow's own task functions.",
+      );
+    }
+  }
+
+  private createLogKey(): Key {
+    const key = new Key(this, 'LogsKey', {
+      description: 'Encrypts the vodstack transcode workflow and pipeline function logs',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // CloudWatch Logs encrypts with the key on the log groups' behalf, scoped to this account's groups.
+    key.grantEncryptDecrypt(new ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)).resourceStatement?.addCondition('ArnLike', {
+      'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+    });
+    return key;
+  }
+}
+
+type MediaAccess = 'read' | 'write' | 'delete' | 'list';
+
+/** What a task's function is sized for and may touch (least privilege: nothing unlisted). */
+interface TaskSpec {
+  readonly module: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Runs ffmpeg/ffprobe: the layer, `Env.ffmpegPath`/`Env.ffprobePath`, and 10 GiB of `/tmp`. */
+  readonly ffmpeg?: boolean;
+  /** Writes video items (claim, progress, publish, failure). Every task gets `Env.tableName`. */
+  readonly writesTable?: boolean;
+  /** Reads originals (GetObject and the raw key). */
+  readonly readsRaw?: boolean;
+  /** Access to `videos/*` of the media bucket. */
+  readonly media?: readonly MediaAccess[];
+}
+
+/** Every Lambda task of the workflow, by state name. */
+const tasks = {
+  [StateNames.claim]: { module: TaskHandlers.Claim, memorySize: 512, timeout: Duration.seconds(30), writesTable: true },
+  [StateNames.probe]: { module: TaskHandlers.Probe, memorySize: 2048, timeout: Duration.minutes(3), ffmpeg: true, readsRaw: true },
+  [StateNames.plan]: { module: TaskHandlers.Plan, memorySize: 512, timeout: Duration.seconds(30) },
+  [StateNames.transcodeChunk]: {
+    module: TaskHandlers.TranscodeChunk,
+    memorySize: 10240,
+    timeout: Duration.minutes(15),
+    ffmpeg: true,
+    writesTable: true,
+    readsRaw: true,
+    media: ['write'],
+  },
+  [StateNames.transcodeAudio]: { module: TaskHandlers.TranscodeAudio, memorySize: 3008, timeout: Duration.minutes(15), ffmpeg: true, readsRaw: true, media: ['write'] },
+  [StateNames.package]: { module: TaskHandlers.Package, memorySize: 3008, timeout: Duration.minutes(10), ffmpeg: true, media: ['read', 'write', 'list'] },
+  [StateNames.thumbnails]: { module: TaskHandlers.Thumbnails, memorySize: 3008, timeout: Duration.minutes(10), ffmpeg: true, readsRaw: true, media: ['write'] },
+  [StateNames.publish]: { module: TaskHandlers.Publish, memorySize: 512, timeout: Duration.seconds(30), writesTable: true },
+  [StateNames.fail]: { module: TaskHandlers.Fail, memorySize: 1024, timeout: Duration.minutes(5), writesTable: true, media: ['delete', 'list'] },
+  [MediaConvertStateNames.settings]: { module: MediaConvertStateNames.settingsHandler, memorySize: 512, timeout: Duration.seconds(30) },
+} as const satisfies Record<string, TaskSpec>;
+type TaskState = keyof typeof tasks;
+
+/** Adds the workflow's retry policy: permanent errors never, transient ones up to 3 attempts. */
+export function withRetries<T extends TaskStateBase>(task: T): T {
+  task.addRetry({ errors: [...PermanentErrors], maxAttempts: 0 });
+  task.addRetry({
+    errors: [...TransientErrors],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 2,
+    maxDelay: Duration.seconds(30),
+    jitterStrategy: JitterType.FULL,
+  });
+  return task;
+}
+
+const mediaObjectActions: Record<Exclude<MediaAccess, 'list'>, readonly string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  delete: ['s3:DeleteObject'],
+};
+
+/**
+ * Grants `access` to the media bucket's `videos/*` keys only, and sets `Env.mediaBucket`. `list`
+ * is ListBucket restricted to prefixes under `videos/`.
+ */
+function useMediaBucket(fn: AppFunction, bucket: IBucket, ...access: MediaAccess[]): void {
+  fn.setEnv(Env.mediaBucket, bucket.bucketName);
+  const actions = [...new Set(access.flatMap((a) => (a === 'list' ? [] : mediaObjectActions[a])))];
+  if (actions.length > 0) {
+    BucketGrants.fromBucket(bucket).actionsOnObjectKeys(fn, MEDIA_KEYS, ...actions);
+    acknowledgeResource(
+      fn,
+      'AwsSolutions-IAM5',
+      `${bucket.bucketArn}/${MEDIA_KEYS}`,
+      'Media keys are videos/<video id>/…, ids created at run time; access stays under videos/ of the media bucket and to the listed actions.',
+    );
+  }
+  if (access.includes('list')) {
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['s3:ListBucket'],
+      resourceArns: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [MEDIA_KEYS] } },
+    });
+  }
+}
