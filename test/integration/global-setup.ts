@@ -23,7 +23,7 @@ export default async function setup(project: TestProject) {
     dataDir,
     inMemoryTables: true,
     port: 0,
-    context: { uploadPartSizeBytes: 5 * MiB },
+    context: { uploadPartSizeBytes: 5 * MiB, chunkSeconds: 12 },
     log: () => undefined,
     sweepEveryMs: 0,
   });
