@@ -30,6 +30,8 @@ export const ContextKeys = {
   segmentSeconds: 'segmentSeconds',
   /** Target transcode chunk length, seconds, a multiple of the segment length (default 60). */
   chunkSeconds: 'chunkSeconds',
+  /** Only these rungs, e.g. `1080p,720p,360p,144p` (benchmarks, cost control); default all that fit. */
+  ladderRungs: 'ladderRungs',
   /** Chunks transcoded at once (the Map's MaxConcurrency); 0 (default) for no limit of ours. */
   chunkConcurrency: 'chunkConcurrency',
 } as const;
@@ -73,6 +75,7 @@ export interface PipelineOptions {
   readonly segmentSeconds?: number;
   readonly chunkSeconds?: number;
   readonly chunkConcurrency?: number;
+  readonly ladderRungs?: readonly string[];
 }
 
 /** The app's stacks. */
@@ -226,6 +229,19 @@ function parsePipelineOptions(app: App): PipelineOptions {
     segmentSeconds: number(ContextKeys.segmentSeconds, 1, false),
     chunkSeconds: number(ContextKeys.chunkSeconds, 1, false),
     chunkConcurrency: number(ContextKeys.chunkConcurrency, 0, true),
+    ladderRungs: parseRungs(app.node.tryGetContext(ContextKeys.ladderRungs)),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PipelineOptions;
+}
+
+/** `1080p,720p` or a JSON array → rung names; each must be one of the ladder's. */
+function parseRungs(value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const list = Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim()).filter(Boolean);
+  const known = ['144p', '240p', '360p', '480p', '720p', '1080p', '1440p', '2160p'];
+  const unknown = list.filter((r) => !known.includes(r));
+  if (unknown.length || list.length === 0) {
+    throw new Error(`context ${ContextKeys.ladderRungs}: expected rungs among ${known.join(', ')}, got "${String(value)}"`);
+  }
+  return list;
 }

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Env } from '#contracts/env';
 import { routes } from '#contracts/routes';
@@ -71,7 +72,8 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RV
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const dataDir = resolve(options.dataDir ?? '.local');
   mkdirSync(dataDir, { recursive: true });
-  const stacks = synthesize(options.context);
+  // Chunks run as many at a time as the machine has cores (each ffmpeg is itself multi-threaded).
+  const stacks = synthesize({ chunkConcurrency: availableParallelism(), ...options.context });
   const basePort = options.port ?? 3000;
   const portFor = async (offset: number) => (basePort === 0 ? freePort() : basePort + offset);
   const physical: PhysicalIds = new Map();

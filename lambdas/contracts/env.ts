@@ -25,6 +25,8 @@ export const Env = {
   chunkSeconds: 'CHUNK_SECONDS',
   /** The sweeper restarts or fails videos stuck in uploaded/processing longer than this. */
   stuckAfterMinutes: 'STUCK_AFTER_MINUTES',
+  /** Only these ladder rungs (comma-separated names); unset: every rung up to the source. */
+  ladderRungs: 'LADDER_RUNGS',
   ffmpegPath: 'FFMPEG_PATH',
   ffprobePath: 'FFPROBE_PATH',
 } as const;
@@ -78,6 +80,10 @@ export const PipelineConfig = VideoReadConfig.extend({
   [Env.segmentSeconds]: z.coerce.number().positive().default(6),
   [Env.chunkSeconds]: z.coerce.number().positive().default(60),
   [Env.stuckAfterMinutes]: z.coerce.number().positive().default(30),
+  [Env.ladderRungs]: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
   [Env.s3ForcePathStyle]: flag,
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;

@@ -86,6 +86,11 @@ export interface TranscodeWorkflowProps {
    */
   readonly chunkConcurrency?: number;
   /**
+   * Only these rungs (`Env.ladderRungs`).
+   * @default - every rung up to the source's height
+   */
+  readonly ladderRungs?: readonly string[];
+  /**
    * Memory of the chunk worker, MiB; Lambda gives about one vCPU per 1,769 MiB (6 at 10,240).
    * New accounts may be capped at 3,008 MiB until the quota is raised.
    * @default 10240
@@ -174,7 +179,12 @@ export class TranscodeWorkflow extends Construct {
     if (!(segmentSeconds > 0 && chunkSeconds > 0 && Number.isInteger(chunkSeconds / segmentSeconds))) {
       throw new Error(`${this.node.path}: chunkSeconds (${chunkSeconds}) must be a positive multiple of segmentSeconds (${segmentSeconds})`);
     }
-    this.env = { [Env.tableName]: props.table.tableName, [Env.segmentSeconds]: segmentSeconds, [Env.chunkSeconds]: chunkSeconds };
+    this.env = {
+      [Env.tableName]: props.table.tableName,
+      [Env.segmentSeconds]: segmentSeconds,
+      [Env.chunkSeconds]: chunkSeconds,
+      ...(props.ladderRungs ? { [Env.ladderRungs]: props.ladderRungs.join(',') } : {}),
+    };
 
     const fail = this.failPath();
     const claim = this.lambdaTask(StateNames.claim, '$', fail);

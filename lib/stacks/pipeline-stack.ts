@@ -31,6 +31,11 @@ export interface PipelineStackProps extends StackProps {
    * @default 0
    */
   readonly chunkConcurrency?: number;
+  /**
+   * Only these rungs.
+   * @default - every rung up to the source's height
+   */
+  readonly ladderRungs?: readonly string[];
 }
 
 /** The transcoding pipeline: ffmpeg layer, workflow, and what starts it (stateless: safe to replace). */
@@ -40,7 +45,7 @@ export class PipelineStack extends Stack {
   public readonly triggers: UploadTriggers;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
-    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ...stackProps } = props;
+    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ladderRungs, ...stackProps } = props;
     super(scope, id, { description: 'vodstack: transcode workflow, upload triggers, sweeper, ffmpeg layer', ...stackProps });
 
     this.ffmpeg = new FfmpegLayer(this, 'FfmpegLayer');
@@ -53,6 +58,7 @@ export class PipelineStack extends Stack {
       segmentSeconds,
       chunkSeconds,
       chunkConcurrency,
+      ladderRungs,
     });
     this.triggers = new UploadTriggers(this, 'UploadTriggers', {
       table,

@@ -7,5 +7,10 @@ import { planJob } from '#domain/media';
 export const handler = async (event: unknown): Promise<Plan> => {
   const job = JobState.extend({ probe: Probe }).parse(event);
   const { config } = pipelineDeps();
-  return planJob(job.probe, { segmentSeconds: config[Env.segmentSeconds], targetChunkSeconds: config[Env.chunkSeconds] });
+  const rungs = config[Env.ladderRungs];
+  return planJob(job.probe, {
+    segmentSeconds: config[Env.segmentSeconds],
+    targetChunkSeconds: config[Env.chunkSeconds],
+    ...(rungs ? { rungs } : {}),
+  });
 };
