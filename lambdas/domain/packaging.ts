@@ -345,8 +345,9 @@ export interface PackageOutput {
   readonly mpd: string;
 }
 
-/** Name of each rendition's media playlist, and of the init segment it maps. */
+/** File name of each rendition's media playlist, in the rendition's folder. */
 export const MEDIA_PLAYLIST = 'playlist.m3u8';
+/** File name of each rendition's init segment, beside its media segments. */
 export const INIT_SEGMENT = 'init.mp4';
 
 /**

@@ -116,7 +116,8 @@ export class Uploads {
 
   /**
    * Assembles the parts and checks the stored size. Idempotent: once the source is stored, every
-   * further call answers the same as the first.
+   * further call answers the same as the first — the upload's receipt, `uploaded`, whatever the
+   * workflow has made of the video since (`GET .../status` follows that).
    */
   async complete(
     ownerId: string,
@@ -127,9 +128,10 @@ export class Uploads {
     const video = await this.owned(ownerId, id);
     if (video.status !== 'pending_upload') {
       if (video.status === 'aborted') throw new ConflictError('this upload was aborted; start a new upload');
+      if (video.failure?.code === 'SizeMismatch') throw new ValidationError(video.failure.message);
       // A retry after a crash between "uploaded" and the start must still start it (a no-op if it ran).
       if (video.status === 'uploaded') await this.deps.workflow.start(video.id, video.generation);
-      return statusOf(video);
+      return receipt(video);
     }
     const expected = planParts(video.fileSize, video.partSize);
     this.checkPartList(parts, expected.length);
@@ -160,7 +162,7 @@ export class Uploads {
     try {
       const uploaded = await videos.transition(id, ['pending_upload'], 'uploaded');
       await this.deps.workflow.start(uploaded.id, uploaded.generation);
-      return statusOf(uploaded);
+      return receipt(uploaded);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const now = await this.owned(ownerId, id);
@@ -169,7 +171,7 @@ export class Uploads {
         await store.remove(video.rawKey);
         throw new ConflictError('this upload was aborted; start a new upload', { cause: error });
       }
-      return statusOf(now);
+      return receipt(now);
     }
   }
 
@@ -258,4 +260,9 @@ const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
 
 function summarise(numbers: number[]): string {
   return numbers.length > 10 ? `${numbers.slice(0, 10).join(', ')} and ${numbers.length - 10} more` : numbers.join(', ');
+}
+
+/** What completing an upload answers, the first time and every time after. */
+function receipt(video: Video): VideoStatusView {
+  return { id: video.id, status: 'uploaded', progress: 0 };
 }

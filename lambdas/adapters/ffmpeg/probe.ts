@@ -85,7 +85,7 @@ export function toSourceProbe(output: FfprobeOutput): SourceProbe {
 /** First bytes of the input (for telling "damaged video" from "not a video at all"). */
 async function readHead(source: InputSource, length: number): Promise<Uint8Array> {
   if (source.remote) {
-    const response = await fetch(source.url, { headers: { range: `bytes=0-${length - 1}` }, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(source.url, { headers: { range: `bytes=0-${length - 1}` }, redirect: 'error', signal: AbortSignal.timeout(10_000) });
     return new Uint8Array(await response.arrayBuffer()).subarray(0, length);
   }
   const file = await open(source.url.slice('file:'.length), 'r');
@@ -149,8 +149,10 @@ export async function probeMedia(input: string, options: ProbeOptions = {}): Pro
   try {
     ({ stdout } = await runTool((options.binaries ?? mediaBinaries()).ffprobe, args, { timeoutMs: options.timeoutMs ?? 60_000 }));
   } catch (error) {
-    if (error instanceof InvalidMediaError && error.code === 'Corrupt' && !looksLikeContainer(await readHead(source, 512))) {
-      throw new InvalidMediaError('NotAVideo', undefined, { cause: error.cause });
+    if (error instanceof InvalidMediaError && error.code === 'Corrupt') {
+      // If the head cannot be read either, "damaged" is the more honest of the two answers.
+      const head = await readHead(source, 512).catch(() => undefined);
+      if (head && !looksLikeContainer(head)) throw new InvalidMediaError('NotAVideo', undefined, { cause: error.cause });
     }
     throw error;
   }
