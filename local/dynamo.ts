@@ -31,12 +31,16 @@ export async function startLocalDynamo(options: { directory?: string; port?: num
     );
     child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with code ${code}:\n${output}`)));
   });
+  // If this process ends without stop() (an exception, process.exit), take the JVM with it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   await Promise.race([waitForPort(port, 60_000, 'DynamoDB Local'), exited]);
   exited.catch(() => undefined);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
+        process.off('exit', orphanGuard);
         if (child.exitCode !== null) return resolve();
         child.removeAllListeners('exit');
         child.once('exit', () => resolve());

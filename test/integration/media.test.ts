@@ -14,7 +14,7 @@ import { jpegSize, makeThumbnails, type ThumbnailsOutput } from '#adapters/ffmpe
 import { probeMedia } from '#adapters/ffmpeg/probe';
 import { TranscodeCrashedError, TranscodeFailedError, TranscodeTimeoutError } from '#adapters/ffmpeg/run';
 import { transcodeChunk, type ChunkOutput } from '#adapters/ffmpeg/transcode';
-import { InvalidMediaError, planJob, type InvalidMediaCode, type SourceProbe } from '#domain/media';
+import { fpsOf, frameRateText, InvalidMediaError, planJob, type InvalidMediaCode, type SourceProbe } from '#domain/media';
 import { INIT_SEGMENT, MEDIA_PLAYLIST, packageManifests, parseMediaPlaylist, type PackageOutput } from '#domain/packaging';
 
 /**
@@ -67,8 +67,8 @@ async function packageVideo(root: string, probe: SourceProbe, plan: Plan, chunks
       name: rung.name,
       width: rung.width,
       height: rung.height,
-      fps: rate.num / rate.den,
-      frameRate: rate.den === 1 ? String(rate.num) : `${rate.num}/${rate.den}`,
+      fps: fpsOf(rate),
+      frameRate: frameRateText(rate),
       codecs: first.codecs,
       segments: parts.flatMap((p) => p.segments),
     })),

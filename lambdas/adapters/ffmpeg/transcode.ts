@@ -150,8 +150,8 @@ export async function transcodeChunk(options: TranscodeChunkInput): Promise<Chun
       '0',
       '-force_key_frames',
       keyframes,
-      // A forced keyframe is otherwise an I-frame that later frames may reach across; IDR
-      // closes the GOP, so every segment decodes on its own.
+      // libx264 turns a forced keyframe into an IDR only while GOPs are closed (its default);
+      // forcing IDR keeps every segment independently decodable whatever x264 options say.
       '-forced-idr',
       '1',
       '-frames:v',
