@@ -134,13 +134,16 @@ export interface TranscodeWorkflowProps {
  *       limit is 256 KB). The branch's output is the array of summaries, in chunk order.
  *    b. `TranscodeAudio` (Lambda) — receives the state (a video-only plan has `plan.audio`
  *       false: return a summary saying so); returns an audio summary.
- *    `$.transcode` = `{chunks: [chunk summaries], audio: audio summary}` (ResultSelector).
+ *    c. `Thumbnails` (Lambda) — receives the state; returns `{poster, …}` (it needs only the
+ *       source, so it runs beside the chunks rather than after them).
+ *    `$.transcode` = `{chunks, audio, thumbnails}` (ResultSelector).
  *    With `transcoder: 'mediaconvert'`, 4 is instead `MediaConvertSettings` (Lambda, receives
  *    `{input, outputPrefix, rungs, segmentSeconds, audio}`, returns `{settings, manifests}` →
  *    `$.mediaConvert`) then `Transcode` (MediaConvert CreateJob `.sync`, → `$.transcode =
  *    {jobId}`), and 5 is a Pass state copying `$.mediaConvert.manifests` to `$.package`.
- * 5. `Package` (Lambda) — receives the state; returns `{hlsMaster, dash}` (media keys) → `$.package`.
- * 6. `Thumbnails` (Lambda) — receives the state; returns `{poster, …}` → `$.thumbnails`.
+ * 5. `Package` (Lambda) — receives the state; returns `{hlsMaster, dashManifest, durationSeconds,
+ *    renditions}` → `$.package`.
+ * 6. (MediaConvert only) `Thumbnails` (Lambda) after Package → `$.thumbnails`.
  * 7. `Publish` (Lambda) — receives the state; returns `{status: 'ready'}` → `$.publish`. The
  *    execution's output is the final state.
  * 8. Any error left after retries in 1–7 is caught (`States.ALL`, ResultPath `$.error`, so the
@@ -190,9 +193,10 @@ export class TranscodeWorkflow extends Construct {
     const claim = this.lambdaTask(StateNames.claim, '$', fail);
     const probe = this.lambdaTask(StateNames.probe, '$.probe', fail);
     const plan = this.lambdaTask(StateNames.plan, '$.plan', fail);
-    const [transcode, pack] = this.transcoder === 'mediaconvert' ? this.mediaConvertSteps(fail) : this.ffmpegSteps(fail);
-    const thumbnails = this.lambdaTask(StateNames.thumbnails, '$.thumbnails', fail);
     const publish = this.lambdaTask(StateNames.publish, '$.publish', fail);
+    // ffmpeg makes thumbnails beside the chunks (off the critical path); MediaConvert after its job.
+    const [transcode, pack] = this.transcoder === 'mediaconvert' ? this.mediaConvertSteps(fail) : this.ffmpegSteps(fail);
+    const afterPack = this.transcoder === 'mediaconvert' ? this.lambdaTask(StateNames.thumbnails, '$.thumbnails', fail).next(publish) : publish;
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: this.logRetention,
@@ -202,7 +206,7 @@ export class TranscodeWorkflow extends Construct {
     this.stateMachine = new StateMachine(this, 'Resource', {
       comment: 'vodstack: upload → probe → plan → transcode → package → thumbnails → publish',
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(Chain.start(claim).next(probe).next(plan).next(transcode).next(pack).next(thumbnails).next(publish)),
+      definitionBody: DefinitionBody.fromChainable(Chain.start(claim).next(probe).next(plan).next(transcode).next(pack).next(afterPack)),
       timeout: props.timeout ?? Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
@@ -228,11 +232,16 @@ export class TranscodeWorkflow extends Construct {
       maxConcurrency: this.props.chunkConcurrency ?? 0,
     }).itemProcessor(this.lambdaTask(StateNames.transcodeChunk, '$'));
     const transcode = new Parallel(this, StateNames.transcode, {
-      resultSelector: { chunks: JsonPath.listAt('$[0]'), audio: JsonPath.objectAt('$[1]') },
+      resultSelector: {
+        chunks: JsonPath.listAt('$[0]'),
+        audio: JsonPath.objectAt('$[1]'),
+        thumbnails: JsonPath.objectAt('$[2]'),
+      },
       resultPath: '$.transcode',
     })
       .branch(chunks)
       .branch(this.lambdaTask(StateNames.transcodeAudio, '$'))
+      .branch(this.lambdaTask(StateNames.thumbnails, '$'))
       .addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
     return [transcode, this.lambdaTask(StateNames.package, '$.package', fail)];
   }
@@ -255,7 +264,12 @@ export class TranscodeWorkflow extends Construct {
     withRetries(job).addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
     const pack = new Pass(this, StateNames.package, {
       comment: 'MediaConvert wrote the HLS master and the DASH MPD itself; record where.',
-      parameters: { hlsMaster: JsonPath.stringAt('$.mediaConvert.manifests.hlsMaster'), dash: JsonPath.stringAt('$.mediaConvert.manifests.dash') },
+      parameters: {
+        hlsMaster: JsonPath.stringAt('$.mediaConvert.manifests.hlsMaster'),
+        dashManifest: JsonPath.stringAt('$.mediaConvert.manifests.dash'),
+        durationSeconds: JsonPath.numberAt('$.probe.durationSeconds'),
+        renditions: JsonPath.listAt('$.plan.rungs'),
+      },
       resultPath: '$.package',
     });
     return [settings.next(job), pack];

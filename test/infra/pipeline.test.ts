@@ -139,7 +139,7 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     expect([...ffmpeg.states.keys()].sort()).toEqual(ffmpegStates.sort());
   });
 
-  it('runs Claim → Probe → Plan → Transcode → Package → Thumbnails → Publish', () => {
+  it('runs Claim → Probe → Plan → Transcode (chunks ‖ audio ‖ thumbnails) → Package → Publish', () => {
     const order: string[] = [];
     for (let name: string | undefined = ffmpeg.definition.StartAt; name; name = ffmpeg.definition.States[name]?.Next) order.push(name);
     expect(order).toEqual([
@@ -148,7 +148,6 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
       StateNames.plan,
       StateNames.transcode,
       StateNames.package,
-      StateNames.thumbnails,
       StateNames.publish,
     ]);
     expect(ffmpeg.definition.States[StateNames.publish]?.End).toBe(true);
@@ -161,7 +160,6 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     expect(resultPath(StateNames.plan)).toBe('$.plan');
     expect(resultPath(StateNames.transcode)).toBe('$.transcode');
     expect(resultPath(StateNames.package)).toBe('$.package');
-    expect(resultPath(StateNames.thumbnails)).toBe('$.thumbnails');
     expect(resultPath(StateNames.publish)).toBe('$.publish');
     // Lambda tasks get their input as the payload and return their result as is (no invoke envelope).
     for (const [name, state] of ffmpeg.states) {
@@ -169,11 +167,11 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     }
   });
 
-  it('transcodes every chunk in a Map beside the audio, and keeps both results', () => {
+  it('transcodes every chunk in a Map beside the audio and the thumbnails, and keeps all three results', () => {
     const transcode = ffmpeg.states.get(StateNames.transcode)!;
     expect(transcode.Type).toBe('Parallel');
-    expect(transcode.Branches?.map((b) => b.StartAt)).toEqual([StateNames.chunks, StateNames.transcodeAudio]);
-    expect(transcode.ResultSelector).toEqual({ 'chunks.$': '$[0]', 'audio.$': '$[1]' });
+    expect(transcode.Branches?.map((b) => b.StartAt)).toEqual([StateNames.chunks, StateNames.transcodeAudio, StateNames.thumbnails]);
+    expect(transcode.ResultSelector).toEqual({ 'chunks.$': '$[0]', 'audio.$': '$[1]', 'thumbnails.$': '$[2]' });
     const chunks = ffmpeg.states.get(StateNames.chunks)!;
     expect(chunks.Type).toBe('Map');
     expect(chunks.ItemsPath).toBe('$.plan.chunks');
@@ -226,7 +224,7 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
   it('catches any error of the flow into the Fail task, keeping the state and adding the error', () => {
     const outer = Object.entries(ffmpeg.definition.States).filter(([name, s]) => (s.Type === 'Task' || s.Type === 'Parallel') && name !== StateNames.fail);
     expect(outer.map(([name]) => name).sort()).toEqual(
-      [StateNames.claim, StateNames.probe, StateNames.plan, StateNames.transcode, StateNames.package, StateNames.thumbnails, StateNames.publish].sort(),
+      [StateNames.claim, StateNames.probe, StateNames.plan, StateNames.transcode, StateNames.package, StateNames.publish].sort(),
     );
     for (const [name, state] of outer) {
       expect(state.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.fail }]);

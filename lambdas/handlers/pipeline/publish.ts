@@ -1,24 +1,36 @@
 import { z } from 'zod';
 import { JobState } from '#contracts/workflow';
 import { pipelineDeps } from '#composition/pipeline';
+import { ValidationError } from '#domain/errors';
+
+const Thumbnails = z.object({ poster: z.string(), candidates: z.array(z.string()), storyboard: z.string(), storyboardVtt: z.string() });
 
 const PublishInput = JobState.extend({
   package: z.object({
     hlsMaster: z.string(),
     dashManifest: z.string(),
     durationSeconds: z.number(),
-    renditions: z.array(z.object({ name: z.string(), width: z.number(), height: z.number(), bandwidth: z.number() })),
+    // Measured peak bandwidth (ffmpeg) or, from MediaConvert's plan, the rung's cap.
+    renditions: z.array(
+      z
+        .object({ name: z.string(), width: z.number(), height: z.number(), bandwidth: z.number().optional(), maxBitrate: z.number().optional() })
+        .transform(({ maxBitrate, bandwidth, ...r }) => ({ ...r, bandwidth: bandwidth ?? maxBitrate ?? 0 })),
+    ),
   }),
   probe: z.object({ width: z.number(), height: z.number() }),
-  thumbnails: z.object({ poster: z.string(), candidates: z.array(z.string()), storyboard: z.string(), storyboardVtt: z.string() }),
+  // Beside the chunks with ffmpeg (`$.transcode.thumbnails`), after the job with MediaConvert.
+  thumbnails: Thumbnails.optional(),
+  transcode: z.object({ thumbnails: Thumbnails.optional() }).optional(),
 });
 
 /** Publish: `processing → ready` with what was made, for this generation only. */
 export const handler = async (event: unknown): Promise<{ status: 'ready' }> => {
   const job = PublishInput.parse(event);
+  const thumbnails = job.thumbnails ?? job.transcode?.thumbnails;
+  if (!thumbnails) throw new ValidationError('the workflow state has no thumbnails to publish');
   await pipelineDeps().pipeline.publish(job.videoId, job.generation, {
     ...job.package,
-    ...job.thumbnails,
+    ...thumbnails,
     width: job.probe.width,
     height: job.probe.height,
   });
