@@ -2,26 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { MediaLayout } from '#contracts/workflow';
 import type { SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiClient } from '../support/api.ts';
+import { localS3, localSfn, localCredentials } from '../support/clients.ts';
 import { makeClip } from '../support/media.ts';
 import { uploadFile, waitForOutcome } from '../support/upload.ts';
 
 const platform = inject('platform');
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const sfn = new SFNClient({ endpoint: platform.sfnEndpoint, region: 'us-east-1', credentials });
-const s3 = new S3Client({
-  endpoint: platform.s3Endpoint,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const credentials = localCredentials;
+const sfn = localSfn(platform);
+const s3 = localS3(platform);
 const dir = mkdtempSync(join(tmpdir(), 'vodstack-faults-'));
 
 const executionsOf = async (id: string) =>

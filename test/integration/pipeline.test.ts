@@ -2,25 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { MediaLayout } from '#contracts/workflow';
 import { ApiClient } from '../support/api.ts';
+import { localS3, localSfn } from '../support/clients.ts';
 import { makeClip, probeJson } from '../support/media.ts';
 import { uploadFile, waitForOutcome } from '../support/upload.ts';
 
 const platform = inject('platform');
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-const s3 = new S3Client({
-  endpoint: platform.s3Endpoint,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
-const sfn = new SFNClient({ endpoint: platform.sfnEndpoint, region: 'us-east-1', credentials });
+const s3 = localS3(platform);
+const sfn = localSfn(platform);
 const dir = mkdtempSync(join(tmpdir(), 'vodstack-pipeline-'));
 
 const text = async (key: string) =>

@@ -1,19 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiClient } from '../support/api.ts';
+import { localS3 } from '../support/clients.ts';
 
 const platform = inject('platform');
 const MiB = 1024 * 1024;
 
-const s3 = new S3Client({
-  endpoint: platform.s3Endpoint,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const s3 = localS3(platform);
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
