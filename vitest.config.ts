@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Lambda runs Node 22; tests run on the machine's Node 20. The SDK's notice about that is noise here.
-process.env['AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING'] = '1';
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 process.env['AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE'] = '1';
 
 /**

@@ -2,7 +2,7 @@
 // it fills the few Node 22 built-ins our dependencies call, and silences the SDKs' notices about
 // the Node version (v3) and end of support (v2, pulled in by cognito-local), which say nothing
 // about our code.
-process.env['AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING'] ??= '1';
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 process.env['AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE'] ??= '1';
 
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
