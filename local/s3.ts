@@ -20,7 +20,10 @@
  *
  * Bodies are streamed to a temporary file and renamed into place: nothing is buffered, and a
  * refused or interrupted upload leaves nothing behind. Files keep s3rver's on-disk layout, so
- * s3rver serves what we write and vice versa.
+ * s3rver serves what we write and vice versa, with one exception: a completed multipart object
+ * keeps its part files (`<name>._S3rver_parts/`, see servePartBackedObjects) so completion copies
+ * no bytes; s3rver's store is patched to read, copy, overwrite and delete such objects. MD5 of
+ * bodies runs in worker threads (./s3/md5-pool.ts) so parallel parts hash in parallel.
  *
  * Not like AWS (on purpose or not needed by the product): anonymous requests are allowed (as in
  * s3rver; there is no bucket policy), chunk signatures of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`
@@ -30,15 +33,16 @@
 import { EventEmitter } from 'node:events';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { holdMd5Pool, md5Job } from './s3/md5-pool.ts';
 
 /** One bucket the stand-in provides at start (created if missing, kept if present). */
 export interface LocalS3Bucket {
@@ -144,6 +148,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (!bucket.cors) await app.store.deleteSubresource(bucket.name, undefined, 'cors');
   }
   fixZeroEndRange(app.store);
+  servePartBackedObjects(app.store);
 
   const events = new EventEmitter<LocalS3Events>();
   const layer = new S3Layer(app, credentials, events, options.minPartSizeBytes ?? 5 * MiB);
@@ -157,6 +162,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       resolve();
     });
   });
+  const releaseMd5Pool = holdMd5Pool();
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${endpointHost(options.host ?? '127.0.0.1')}:${port}`;
 
@@ -179,6 +185,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       });
       app.logger.exceptions.unhandle();
       app.logger.close();
+      await releaseMd5Pool();
     },
   };
 }
@@ -214,6 +221,9 @@ interface FilesystemStore {
   getSubresource(bucket: string, key: undefined, type: 'cors'): Promise<CorsConfig | null>;
   deleteSubresource(bucket: string, key: undefined, type: 'cors'): Promise<void>;
   getObject(bucket: string, key: string, options?: RangeOptions): Promise<unknown>;
+  putObject(object: { bucket: string; key: string }): Promise<unknown>;
+  copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, metadata?: unknown): Promise<unknown>;
+  deleteObject(bucket: string, key: string): Promise<void>;
 }
 interface S3rverRecord {
   readonly eventName: string;
@@ -269,6 +279,150 @@ function fixZeroEndRange(store: FilesystemStore): void {
     const object = new S3Object(bucket, key, content, metadata);
     object.range = { start: 0, end: 0 };
     return object;
+  };
+}
+
+/**
+ * A completed multipart upload keeps its part files: CompleteMultipartUpload moves the upload's
+ * directory beside the object (`<name>._S3rver_parts`, with a `manifest.json`) and leaves a sparse
+ * object file of the object's size, so s3rver's stat-based metadata (size, Last-Modified) stays
+ * right. Completion is O(parts) metadata work, as on S3, instead of rewriting the whole object.
+ *
+ * The manifest names the inode of that object file: an object written any other way (a new file
+ * renamed over it, or s3rver truncating it in place after we remove the parts) no longer matches,
+ * so a stale parts directory is never served. Reads of a part-backed object go through the
+ * patched `getObject` (GET, HEAD, Range, CopyObject's source); delete and overwrite remove the parts.
+ */
+interface PartsManifest {
+  readonly ino: number;
+  readonly size: number;
+  readonly parts: readonly { readonly file: string; readonly size: number }[];
+}
+
+const PARTS_RESOURCE = 'parts';
+const PARTS_SUFFIX = `._S3rver_${PARTS_RESOURCE}`;
+const MANIFEST = 'manifest.json';
+
+/** The manifest of `key` if its object file is the one the manifest was written for. */
+async function readPartsManifest(store: FilesystemStore, bucket: string, key: string): Promise<PartsManifest | undefined> {
+  const dir = store.getResourcePath(bucket, key, PARTS_RESOURCE);
+  let manifest: PartsManifest;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, MANIFEST), 'utf8')) as PartsManifest;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+  const info = await stat(store.getResourcePath(bucket, key, 'object')).catch(() => undefined);
+  if (!info || info.size !== manifest.size) return undefined;
+  // A copied data directory has new inodes but keeps the placeholder sparse (no blocks): still ours.
+  return info.ino === manifest.ino || (info.size > 0 && info.blocks === 0) ? manifest : undefined;
+}
+
+/** Bytes `start..end` (inclusive) of the parts, in order. Files are opened now: a delete or
+ * overwrite during the response does not cut it short. Closed when the stream closes. */
+async function openPartsStream(dir: string, manifest: PartsManifest, start: number, end: number): Promise<Readable> {
+  const slices: { handle: FileHandle; from: number; to: number }[] = [];
+  let offset = 0;
+  try {
+    for (const part of manifest.parts) {
+      const first = offset;
+      const last = offset + part.size - 1;
+      offset += part.size;
+      if (part.size === 0 || last < start || first > end) continue;
+      const handle = await open(path.join(dir, part.file), 'r');
+      slices.push({ handle, from: Math.max(start, first) - first, to: Math.min(end, last) - first });
+    }
+  } catch (err) {
+    await Promise.all(slices.map((s) => s.handle.close().catch(() => undefined)));
+    throw err;
+  }
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (const slice of slices) {
+      const stream = slice.handle.createReadStream({ start: slice.from, end: slice.to, autoClose: false, highWaterMark: MiB });
+      for await (const chunk of stream) yield chunk as Buffer;
+    }
+  }
+  const stream = Readable.from(chunks(), { objectMode: false });
+  let closed = false;
+  stream.once('close', () => {
+    if (closed) return;
+    closed = true;
+    for (const s of slices) s.handle.close().catch(() => undefined);
+  });
+  return stream;
+}
+
+function servePartBackedObjects(store: FilesystemStore): void {
+  const getObject = store.getObject.bind(store);
+  const putObject = store.putObject.bind(store);
+  const copyObject = store.copyObject.bind(store);
+  const deleteObject = store.deleteObject.bind(store);
+  const removeParts = (bucket: string, key: string) =>
+    rm(store.getResourcePath(bucket, key, PARTS_RESOURCE), { recursive: true, force: true });
+
+  store.getObject = async (bucket, key, options) => {
+    const manifest = await readPartsManifest(store, bucket, key);
+    if (!manifest) return getObject(bucket, key, options);
+    let metadata: StoredMetadata;
+    try {
+      metadata = await store.getMetadata(bucket, key);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
+    // As s3rver's store: an explicit range is reported back; one past the end is unsatisfiable.
+    const lastByte = Math.max(0, manifest.size - 1);
+    const ranged = options !== undefined && (options.start !== undefined || options.end !== undefined);
+    const start = options?.start ?? 0;
+    const end = Math.min(options?.end ?? Infinity, lastByte);
+    const satisfiable = manifest.size > 0 && start >= 0 && start <= end;
+    const content = satisfiable
+      ? await openPartsStream(store.getResourcePath(bucket, key, PARTS_RESOURCE), manifest, start, end)
+      : null;
+    const object = new S3Object(bucket, key, content, metadata);
+    if (ranged) object.range = { start, end };
+    return object;
+  };
+  // s3rver writes these in place (same inode): the parts must go first.
+  store.putObject = async (object) => {
+    await removeParts(object.bucket, object.key);
+    return putObject(object);
+  };
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, metadata) => {
+    const same = srcBucket === destBucket && srcKey === destKey;
+    if (same) return copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
+    await removeParts(destBucket, destKey);
+    const manifest = await readPartsManifest(store, srcBucket, srcKey);
+    if (!manifest) return copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
+    // A copy of a part-backed object is materialised: copies are rare, reads stay simple.
+    const destPath = store.getResourcePath(destBucket, destKey, 'object');
+    await mkdir(path.dirname(destPath), { recursive: true });
+    const temp = `${destPath}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await pipeline(
+        await openPartsStream(store.getResourcePath(srcBucket, srcKey, PARTS_RESOURCE), manifest, 0, manifest.size - 1),
+        createWriteStream(temp),
+      );
+      await rename(temp, destPath);
+    } catch (err) {
+      await removeQuietly(temp);
+      throw err;
+    }
+    // The object is in place: its ETag and metadata are the source's unless replaced, as s3rver does.
+    const resource = (bucket: string, key: string, name: string) => store.getResourcePath(bucket, key, name);
+    await copyFile(resource(srcBucket, srcKey, 'object.md5'), resource(destBucket, destKey, 'object.md5'));
+    if (metadata) return copyObject(destBucket, destKey, destBucket, destKey, metadata);
+    await copyFile(resource(srcBucket, srcKey, 'metadata.json'), resource(destBucket, destKey, 'metadata.json')).catch(
+      (err: unknown) => {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      },
+    );
+    return store.getMetadata(destBucket, destKey);
+  };
+  store.deleteObject = async (bucket, key) => {
+    await removeParts(bucket, key);
+    return deleteObject(bucket, key);
   };
 }
 
@@ -856,36 +1010,6 @@ interface Received {
   readonly checksums: ReadonlyMap<ChecksumAlgorithm, string>;
 }
 
-/**
- * Writes `files` end to end into `destination`. The first is copied by the kernel (copy_file_range),
- * the rest appended through one reused buffer: streams made completion 3× slower (~300 MB/s).
- * Parts are copied, not moved, so a failed completion leaves the upload intact, as on S3.
- */
-async function concatenate(files: readonly string[], destination: string): Promise<void> {
-  const [first, ...rest] = files;
-  if (first === undefined) return;
-  await copyFile(first, destination);
-  if (rest.length === 0) return;
-  const out = await open(destination, 'a');
-  const buffer = Buffer.allocUnsafe(8 * MiB);
-  try {
-    for (const file of rest) {
-      const input = await open(file, 'r');
-      try {
-        for (;;) {
-          const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-          if (bytesRead === 0) break;
-          await out.write(buffer, 0, bytesRead);
-        }
-      } finally {
-        await input.close();
-      }
-    }
-  } finally {
-    await out.close();
-  }
-}
-
 async function removeQuietly(file: string): Promise<void> {
   await rm(file, { force: true }).catch(() => undefined);
 }
@@ -916,17 +1040,21 @@ async function receiveBody(ctx: Context, temp: string): Promise<Received> {
     (a) => amz.has(`x-amz-checksum-${a}`) || trailerNames.includes(`x-amz-checksum-${a}`),
   );
   const digests = algorithms.map((a) => [a, checksumDigest(a)] as const);
-  const md5 = createHash('md5');
+  // MD5 (every body) runs in a worker thread: parallel parts hash in parallel (see md5-pool.ts).
+  const md5 = md5Job();
   const sha256 = ctx.payloadHash && /^[0-9a-f]{64}$/.test(ctx.payloadHash) ? createHash('sha256') : undefined;
   let size = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      md5.update(chunk);
       sha256?.update(chunk);
       for (const [, digest] of digests) digest?.update(chunk);
       size += chunk.length;
       // Only an aws-chunked body can outgrow its declared size: stop it before it fills the disk.
-      callback(size > declared ? incompleteBody() : null, chunk);
+      if (size > declared) return callback(incompleteBody());
+      md5.update(chunk).then(
+        () => callback(null, chunk),
+        (err: unknown) => callback(err as Error),
+      );
     },
   });
   // A large buffer lets the file stream batch the socket's 64 KiB reads into few writev calls.
@@ -935,6 +1063,7 @@ async function receiveBody(ctx: Context, temp: string): Promise<Received> {
   try {
     await (decoder ? pipeline(req, decoder, meter, file) : pipeline(req, meter, file));
   } catch (err) {
+    md5.drop();
     await removeQuietly(temp);
     // A file-system error is ours (or an aborted upload's directory gone); anything else means
     // the client stopped sending.
@@ -946,8 +1075,16 @@ async function receiveBody(ctx: Context, temp: string): Promise<Received> {
     await removeQuietly(temp);
     throw failure;
   };
-  if (size !== declared) await refuse(incompleteBody());
-  const md5Digest = md5.digest();
+  if (size !== declared) {
+    md5.drop();
+    await refuse(incompleteBody());
+  }
+  let md5Digest: Buffer;
+  try {
+    md5Digest = await md5.digest();
+  } catch (err) {
+    return refuse(err as S3Failure);
+  }
   const contentMd5 = headerString(req, 'content-md5');
   if (contentMd5 !== undefined && contentMd5 !== md5Digest.toString('base64')) {
     await refuse(
@@ -1264,6 +1401,8 @@ class S3Layer {
       await removeQuietly(temp);
       throw err;
     }
+    // A part-backed object it replaces: its manifest no longer matches the new file, drop the parts.
+    await rm(this.store.getResourcePath(bucket, key, PARTS_RESOURCE), { recursive: true, force: true });
     this.emitCreated(ctx, 'ObjectCreated:Put', key, received.size, etag);
     await this.send(ctx, 200, { ETag: `"${etag}"`, ...checksumHeaders(received.checksums) });
   }
@@ -1437,28 +1576,57 @@ class S3Layer {
       return part;
     });
 
+    // No bytes are copied: the upload's directory becomes the object's parts (see
+    // servePartBackedObjects) and the object file is a sparse placeholder of the object's size.
     const objectPath = this.store.getResourcePath(bucket, upload.key, 'object');
+    const partsDir = this.store.getResourcePath(bucket, upload.key, PARTS_RESOURCE);
     await mkdir(path.dirname(objectPath), { recursive: true });
-    const temp = path.join(upload.dir, `assembling.${randomBytes(6).toString('hex')}`);
     const size = parts.reduce((total, p) => total + p.size, 0);
-    try {
-      await concatenate(
-        parts.map((p) => p.file),
-        temp,
-      );
-    } catch (err) {
-      await removeQuietly(temp);
-      if (isErrno(err, 'ENOENT')) throw noSuchUpload(upload.uploadId);
-      throw err;
-    }
     // S3's multipart ETag: MD5 of the concatenated binary part MD5s, then "-<part count>".
     const etag = `${createHash('md5')
       .update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex'))))
       .digest('hex')}-${parts.length}`;
-    const metadata = JSON.parse(await readFile(path.join(upload.dir, 'metadata'), 'utf8')) as Record<string, unknown>;
-    await this.store.putMetadata(bucket, upload.key, metadata, etag);
-    await rename(temp, objectPath);
-    await rm(upload.dir, { recursive: true, force: true });
+    const chosen = new Set(parts.map((p) => p.number));
+    const suffix = randomBytes(6).toString('hex');
+    const temp = `${objectPath}.${suffix}.tmp`;
+    const trash = `${partsDir}.${suffix}.old`;
+    let movedOld = false;
+    let movedUpload = false;
+    try {
+      const metadata = JSON.parse(await readFile(path.join(upload.dir, 'metadata'), 'utf8')) as Record<string, unknown>;
+      // Parts not named are discarded, as on S3.
+      await Promise.all(
+        [...stored.values()]
+          .filter((p) => !chosen.has(p.number))
+          .flatMap((p) => [removeQuietly(p.file), removeQuietly(`${p.file}.md5`)]),
+      );
+      await writeFile(temp, '');
+      await truncate(temp, size);
+      const manifest: PartsManifest = {
+        ino: (await stat(temp)).ino,
+        size,
+        parts: parts.map((p) => ({ file: String(p.number), size: p.size })),
+      };
+      await writeFile(path.join(upload.dir, MANIFEST), JSON.stringify(manifest));
+      movedOld = await rename(partsDir, trash).then(
+        () => true,
+        (err: unknown) => {
+          if (isErrno(err, 'ENOENT')) return false;
+          throw err;
+        },
+      );
+      await rename(upload.dir, partsDir);
+      movedUpload = true;
+      await this.store.putMetadata(bucket, upload.key, metadata, etag);
+      await rename(temp, objectPath);
+    } catch (err) {
+      await removeQuietly(temp);
+      if (movedUpload) await rename(partsDir, upload.dir).catch(() => undefined);
+      if (movedOld) await rename(trash, partsDir).catch(() => undefined);
+      if (isErrno(err, 'ENOENT')) throw noSuchUpload(upload.uploadId);
+      throw err;
+    }
+    if (movedOld) await rm(trash, { recursive: true, force: true }).catch(() => undefined);
 
     this.emitCreated(ctx, 'ObjectCreated:CompleteMultipartUpload', upload.key, size, etag);
     const host = headerString(ctx.req, 'host') ?? '127.0.0.1';
@@ -1550,6 +1718,7 @@ class S3Layer {
         entries.map(async (entry) => {
           if (entry.isDirectory()) {
             if (relative === '' && entry.name === UPLOADS_DIR) return;
+            if (entry.name.endsWith(PARTS_SUFFIX) || entry.name.includes(`${PARTS_SUFFIX}.`)) return;
             const sub = `${relative}${entry.name}/`;
             if (sub.startsWith(prefix) || prefix.startsWith(sub)) await walk(path.join(dir, entry.name), sub);
           } else if (entry.name.endsWith(OBJECT_SUFFIX)) {

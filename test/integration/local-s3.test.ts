@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -420,5 +422,141 @@ describe('local S3 stand-in', { timeout: 30_000 }, () => {
     expect(ok.status).toBe(200);
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'presigned/put.bin' }));
     expect([head.ContentLength, head.ETag]).toEqual([42, ok.headers.get('etag')]);
+  });
+
+  describe('a completed multipart object (kept as its parts, not rewritten)', () => {
+    /** Uploads `source` in 5 MiB parts through the SDK and completes it; answers the ETag. */
+    async function completeMultipart(on: S3Client, key: string, source: Bytes, contentType?: string): Promise<string> {
+      const { UploadId } = await on.send(
+        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: contentType, Metadata: { origin: 'test' } }),
+      );
+      const parts = [];
+      for (let i = 0; i * PART < source.length; i++) {
+        const body = source.subarray(i * PART, (i + 1) * PART);
+        const { ETag } = await on.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body: body }));
+        parts.push({ PartNumber: i + 1, ETag });
+      }
+      const done = await on.send(
+        new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+      );
+      return done.ETag!;
+    }
+    const getRange = async (key: string, range: string, on: S3Client = client) => {
+      const res = await on.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: range }));
+      return { contentRange: res.ContentRange, body: await res.Body!.transformToByteArray() };
+    };
+    /** What the bucket folder holds next to `name` (the object's files and its parts folder). */
+    const filesOf = async (dir: string, folder: string, name: string) =>
+      (await readdir(path.join(dir, BUCKET, folder)).catch(() => [] as string[])).filter((f) => f.startsWith(name)).sort();
+
+    it('serves ranges within a part, across part boundaries, suffix ranges, and past the end', async () => {
+      const source = bytes(3 * PART + 4321);
+      const key = 'parts/ranges.bin';
+      await completeMultipart(client, key, source);
+
+      const cases: [string, number, number][] = [
+        ['bytes=0-0', 0, 0],
+        ['bytes=10-99', 10, 99],
+        [`bytes=${PART - 3}-${PART + 2}`, PART - 3, PART + 2], // 1 → 2
+        [`bytes=${PART - 1}-${3 * PART}`, PART - 1, 3 * PART], // 1 → 4, the whole of 2 and 3
+        [`bytes=${2 * PART}-${2 * PART}`, 2 * PART, 2 * PART], // first byte of part 3
+        [`bytes=${PART + 5}-`, PART + 5, source.length - 1], // open-ended
+        ['bytes=-4400', source.length - 4400, source.length - 1], // suffix across the last boundary
+        [`bytes=0-${source.length + 1000}`, 0, source.length - 1], // end past the object
+      ];
+      for (const [range, start, end] of cases) {
+        const got = await getRange(key, range);
+        expect(got.contentRange, range).toBe(`bytes ${start}-${end}/${source.length}`);
+        expect(sha256(got.body), range).toBe(sha256(source.subarray(start, end + 1)));
+      }
+      const res = await fetch(`${s3.endpoint}/${BUCKET}/${key}`, { headers: { Range: `bytes=${source.length}-` } });
+      expect(res.status).toBe(416);
+    });
+
+    it('answers HEAD and ListObjects with its size, multipart ETag, Content-Type and metadata', async () => {
+      const source = bytes(2 * PART + 7);
+      const key = 'parts/head.bin';
+      const etag = await completeMultipart(client, key, source, 'video/mp4');
+      expect(etag).toMatch(/^"[0-9a-f]{32}-3"$/);
+
+      const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect([head.ContentLength, head.ETag, head.ContentType, head.Metadata]).toEqual([
+        source.length,
+        etag,
+        'video/mp4',
+        { origin: 'test' },
+      ]);
+      const { Contents } = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'parts/head' }));
+      expect(Contents?.map((c) => [c.Key, c.Size, c.ETag])).toEqual([[key, source.length, etag]]);
+      const whole = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(sha256(await whole.Body!.transformToByteArray())).toBe(sha256(source));
+    });
+
+    it('removes its parts when deleted, and when overwritten by a PutObject or another completion', async () => {
+      const folder = 'parts-gone';
+      await completeMultipart(client, `${folder}/deleted.bin`, bytes(PART + 1));
+      expect(await filesOf(directory, folder, 'deleted.bin')).toContain('deleted.bin._S3rver_parts');
+      await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${folder}/deleted.bin` }));
+      expect(await filesOf(directory, folder, 'deleted.bin')).toEqual([]);
+      await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${folder}/deleted.bin` }))).rejects.toMatchObject({
+        name: 'NotFound',
+      });
+
+      const key = `${folder}/overwritten.bin`;
+      await completeMultipart(client, key, bytes(2 * PART));
+      const small = bytes(300);
+      const put = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: small }));
+      expect(await filesOf(directory, folder, 'overwritten.bin')).not.toContain('overwritten.bin._S3rver_parts');
+      const afterPut = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect([afterPut.ContentLength, afterPut.ETag]).toEqual([300, put.ETag]);
+      expect(sha256(await afterPut.Body!.transformToByteArray())).toBe(sha256(small));
+
+      // Part-backed over part-backed: only the new upload's parts remain.
+      await completeMultipart(client, key, bytes(2 * PART));
+      const second = bytes(PART + 99);
+      const etag = await completeMultipart(client, key, second);
+      const parts = await readdir(path.join(directory, BUCKET, folder, 'overwritten.bin._S3rver_parts'));
+      expect(parts.filter((f) => /^\d+$/.test(f)).sort()).toEqual(['1', '2']);
+      expect((await filesOf(directory, folder, 'overwritten.bin')).filter((f) => f.endsWith('.old') || f.endsWith('.tmp'))).toEqual([]);
+      const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(got.ETag).toBe(etag);
+      expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(second));
+    });
+
+    it('copies to another key byte for byte with the source ETag', async () => {
+      const source = bytes(PART + 555);
+      const etag = await completeMultipart(client, 'parts/copy-src.bin', source);
+      await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'parts/copy-dst.bin', CopySource: `${BUCKET}/parts/copy-src.bin` }));
+      const copy = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'parts/copy-dst.bin' }));
+      expect(copy.ETag).toBe(etag);
+      expect(sha256(await copy.Body!.transformToByteArray())).toBe(sha256(source));
+    });
+
+    it('keeps serving it after a restart on the same directory', async () => {
+      const own = await mkdtemp(path.join(tmpdir(), 'local-s3-parts-restart-'));
+      try {
+        const source = bytes(2 * PART + 123);
+        const first = await startLocalS3({ directory: own, buckets: [{ name: BUCKET }] });
+        const before = new S3Client(first.clientConfig);
+        const etag = await completeMultipart(before, 'kept/multi.bin', source, 'video/webm');
+        before.destroy();
+        await first.close();
+
+        const second = await startLocalS3({ directory: own, buckets: [{ name: BUCKET }] });
+        const after = new S3Client(second.clientConfig);
+        try {
+          const object = await after.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'kept/multi.bin' }));
+          expect([object.ETag, object.ContentLength, object.ContentType]).toEqual([etag, source.length, 'video/webm']);
+          expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(source));
+          const span = await getRange('kept/multi.bin', `bytes=${PART - 10}-${PART + 9}`, after);
+          expect(sha256(span.body)).toBe(sha256(source.subarray(PART - 10, PART + 10)));
+        } finally {
+          after.destroy();
+          await second.close();
+        }
+      } finally {
+        await rm(own, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -29,8 +29,12 @@ export interface ThumbnailsOutput {
 const CANDIDATES = [0.25, 0.5, 0.75];
 const TILE_WIDTH = 160;
 const MAX_TILES = 100;
-/** Above this duration the storyboard decodes keyframes only (a full decode would dominate). */
-const KEYFRAMES_ONLY_AFTER_SECONDS = 120;
+/**
+ * Above this duration the storyboard decodes keyframes only: a full 1080p decode costs ~4 CPU-s
+ * per minute, which competes with the chunk encoders on the same cores (measured by
+ * bench:transcode). Tiles then show the keyframe nearest their time, enough for seek previews.
+ */
+const KEYFRAMES_ONLY_AFTER_SECONDS = 45;
 
 /**
  * Scales a still to fit 1280×720 (720×1280 upright), never up, in display proportions (`sar`
