@@ -69,11 +69,12 @@ export class FfmpegTranscodeTasks {
         outDir: dir,
       });
       const summary: ChunkSummary = { index: task.chunk.index, renditions: [] };
+      const uploads: { path: string; key: string }[] = [];
       for (const rendition of output.renditions) {
         const prefix = MediaLayout.rendition(task.videoId, rendition.rung.name);
-        for (const segment of rendition.segments) await this.files.putFile(segment.path, `${prefix}${segment.uri}`);
+        for (const segment of rendition.segments) uploads.push({ path: segment.path, key: `${prefix}${segment.uri}` });
         // Every chunk writes the same init segment (checked in Package by its hash).
-        if (task.chunk.index === 0) await this.files.putFile(rendition.init.path, `${prefix}init.mp4`);
+        if (task.chunk.index === 0) uploads.push({ path: rendition.init.path, key: `${prefix}init.mp4` });
         summary.renditions.push({
           name: rendition.rung.name,
           initSha256: rendition.init.sha256,
@@ -81,6 +82,7 @@ export class FfmpegTranscodeTasks {
           segments: rendition.segments.map(({ uri, duration, bytes }) => ({ uri, duration, bytes })),
         });
       }
+      await this.files.putFiles(uploads);
       await this.files.putText(workKey(task.videoId, task.generation, `chunk-${task.chunk.index}`), JSON.stringify(summary));
       return { index: task.chunk.index, segments: summary.renditions[0]?.segments.length ?? 0 };
     });
@@ -97,8 +99,10 @@ export class FfmpegTranscodeTasks {
       });
       if (!output) return { audio: false };
       const prefix = MediaLayout.audio(job.videoId);
-      await this.files.putFile(output.init.path, `${prefix}init.mp4`);
-      for (const segment of output.segments) await this.files.putFile(segment.path, `${prefix}${segment.uri}`);
+      await this.files.putFiles([
+        { path: output.init.path, key: `${prefix}init.mp4` },
+        ...output.segments.map((segment) => ({ path: segment.path, key: `${prefix}${segment.uri}` })),
+      ]);
       const summary: AudioSummary = {
         codecs: output.codecs,
         channels: output.channels,

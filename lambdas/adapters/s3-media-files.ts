@@ -56,6 +56,18 @@ export class S3MediaFiles {
     return keys.sort();
   }
 
+  /** Uploads files, eight at a time: segments are small, so round trips dominate one by one. */
+  async putFiles(files: readonly { path: string; key: string }[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const file = files[next++]!;
+        await this.putFile(file.path, file.key);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
+  }
+
   async putFile(path: string, key: string): Promise<void> {
     const { size } = await stat(path);
     await this.s3
