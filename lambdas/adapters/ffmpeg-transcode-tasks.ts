@@ -4,16 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaLayout, type ChunkTask, type JobState, type Plan, type Probe } from '#contracts/workflow';
 import { frameRateText, outputFrameRate, validateProbe } from '#domain/media';
-import {
-  dashManifest,
-  hlsMasterPlaylist,
-  hlsMediaPlaylist,
-  measureBitrates,
-  type AudioRendition,
-  type Bitrates,
-  type MediaSegment,
-  type VideoRendition,
-} from '#domain/packaging';
+import { MEDIA_PLAYLIST, measureBitrates, packageManifests, type MediaSegment, type PackagedAudio, type PackagedVideo } from '#domain/packaging';
 import { ValidationError } from '#domain/errors';
 import type { PublishedMedia } from '#domain/video';
 import { transcodeAudio } from './ffmpeg/audio.ts';
@@ -41,7 +32,6 @@ interface AudioSummary {
 }
 
 const workKey = (videoId: string, generation: number, name: string) => `${MediaLayout.prefix(videoId)}work/g${generation}/${name}.json`;
-const playlistName = 'playlist.m3u8';
 
 /**
  * The workflow's media tasks on ffmpeg: each reads the source through a short-lived URL, works in
@@ -122,79 +112,46 @@ export class FfmpegTranscodeTasks {
     );
     chunks.sort((a, b) => a.index - b.index);
     const rate = outputFrameRate(probe.fps);
-    const video = plan.rungs.map((rung) => {
+    const video: PackagedVideo[] = plan.rungs.map((rung) => {
       const parts = chunks.map((c) => c.renditions.find((r) => r.name === rung.name));
       if (parts.some((p) => !p)) throw new ValidationError(`rung ${rung.name} is missing from a chunk`);
       const hashes = new Set(parts.map((p) => p!.initSha256));
       if (hashes.size !== 1) throw new ValidationError(`rung ${rung.name}: chunks disagree on the init segment, so they cannot be stitched`);
-      const segments = parts.flatMap((p) => p!.segments);
-      const bitrates: Bitrates = measureBitrates(segments);
-      const rendition: VideoRendition = {
+      return {
         name: rung.name,
         width: rung.width,
         height: rung.height,
         fps: rate.num / rate.den,
         frameRate: frameRateText(rate),
         codecs: parts[0]!.codecs,
-        bitrates,
-        firstSegmentBytes: segments[0]?.bytes ?? 0,
+        segments: parts.flatMap((p) => p!.segments),
       };
-      return { rendition, segments };
     });
 
-    let audio: (AudioRendition & { segments: MediaSegment[] }) | undefined;
+    let audio: PackagedAudio | undefined;
     if (plan.audio) {
       try {
-        const summary = JSON.parse(await this.files.getText(workKey(videoId, generation, 'audio'))) as AudioSummary;
-        audio = { ...summary, bitrates: measureBitrates(summary.segments) };
+        audio = JSON.parse(await this.files.getText(workKey(videoId, generation, 'audio'))) as AudioSummary;
       } catch {
         audio = undefined; // the source's audio track could not be encoded: publish video-only
       }
     }
 
-    for (const { rendition, segments } of video) {
-      await this.files.putText(`${MediaLayout.rendition(videoId, rendition.name)}${playlistName}`, hlsMediaPlaylist(segments));
-    }
-    if (audio) await this.files.putText(`${MediaLayout.audio(videoId)}${playlistName}`, hlsMediaPlaylist(audio.segments));
-
-    const hlsMaster = MediaLayout.hlsMaster(videoId);
-    const relativeToHls = (key: string) => `../${key.slice(MediaLayout.prefix(videoId).length)}`;
-    await this.files.putText(
-      hlsMaster,
-      hlsMasterPlaylist({
-        variants: video.map(({ rendition }) => ({
-          ...rendition,
-          uri: relativeToHls(`${MediaLayout.rendition(videoId, rendition.name)}${playlistName}`),
-        })),
-        ...(audio ? { audio: { ...audio, uri: relativeToHls(`${MediaLayout.audio(videoId)}${playlistName}`) } } : {}),
-      }),
-    );
-    const dash = MediaLayout.dashManifest(videoId);
     const durationSeconds = video[0]?.segments.reduce((sum, s) => sum + s.duration, 0) ?? probe.durationSeconds;
-    await this.files.putText(
-      dash,
-      dashManifest({
-        durationSeconds,
-        segmentSeconds: plan.segmentSeconds,
-        video: video.map(({ rendition, segments }) => ({
-          ...rendition,
-          baseUrl: relativeToHls(MediaLayout.rendition(videoId, rendition.name)),
-          initUri: 'init.mp4',
-          segments,
-        })),
-        ...(audio ? { audio: { ...audio, baseUrl: relativeToHls(MediaLayout.audio(videoId)), initUri: 'init.mp4' } } : {}),
-      }),
-    );
+    const manifests = packageManifests({ durationSeconds, segmentSeconds: plan.segmentSeconds, video, ...(audio ? { audio } : {}) });
+    for (const playlist of manifests.mediaPlaylists) {
+      const folder = playlist.rendition === 'audio' ? MediaLayout.audio(videoId) : MediaLayout.rendition(videoId, playlist.rendition);
+      await this.files.putText(`${folder}${MEDIA_PLAYLIST}`, playlist.text);
+    }
+    const hlsMaster = MediaLayout.hlsMaster(videoId);
+    const dash = MediaLayout.dashManifest(videoId);
+    await this.files.putText(hlsMaster, manifests.master);
+    await this.files.putText(dash, manifests.mpd);
     return {
       hlsMaster,
       dashManifest: dash,
       durationSeconds,
-      renditions: video.map(({ rendition }) => ({
-        name: rendition.name,
-        width: rendition.width,
-        height: rendition.height,
-        bandwidth: rendition.bitrates.peak,
-      })),
+      renditions: video.map((v) => ({ name: v.name, width: v.width, height: v.height, bandwidth: measureBitrates(v.segments).peak })),
     };
   }
 

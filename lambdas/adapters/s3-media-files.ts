@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { unavailable } from './transient-errors.ts';
@@ -34,26 +33,6 @@ export class S3MediaFiles {
     return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.need(this.rawBucket, 'RAW_BUCKET'), Key: rawKey }), {
       expiresIn: ttlSeconds,
     });
-  }
-
-  /** Uploads every file under `dir` to `prefix` + its relative path; returns the keys. */
-  async uploadDir(dir: string, prefix: string, filter: (relativePath: string) => boolean = () => true): Promise<string[]> {
-    const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
-      .filter((entry) => entry.isFile())
-      .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-      .filter(filter);
-    const keys: string[] = [];
-    // A few at a time: enough to fill the pipe, few enough to keep memory flat.
-    for (let i = 0; i < files.length; i += 8) {
-      await Promise.all(
-        files.slice(i, i + 8).map(async (file) => {
-          const key = `${prefix}${file.split('\\').join('/')}`;
-          await this.putFile(join(dir, file), key);
-          keys.push(key);
-        }),
-      );
-    }
-    return keys.sort();
   }
 
   /** Uploads files, eight at a time: segments are small, so round trips dominate one by one. */
