@@ -10,23 +10,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Plan, Rung } from '../lambdas/contracts/workflow.ts';
-import { chunkFrames, outputFrameRate, segmentKeyframes, type FrameRate } from '../lambdas/domain/media.ts';
+import type { Plan } from '../lambdas/contracts/workflow.ts';
+import { chunkFrames, outputFrameRate, segmentKeyframes } from '../lambdas/domain/media.ts';
 import { hlsOutputArgs } from '../lambdas/adapters/ffmpeg/hls-output.ts';
-import { DEFAULT_PRESET } from '../lambdas/adapters/ffmpeg/transcode.ts';
+// The product's own settings, so the baseline cannot drift from what the pipeline encodes.
+import { CRF, DEFAULT_PRESET, filterGraph } from '../lambdas/adapters/ffmpeg/transcode.ts';
 import { readPeakRssKiB, readStat } from './transcode-proc.ts';
-
-/** `transcode.ts`'s CRF (not exported there). */
-const CRF = 23;
-
-/** `transcode.ts`'s filter graph, verbatim: fps on the frame grid, split, scale per rung. */
-function filterGraph(rungs: readonly Rung[], rate: FrameRate): string {
-  const head = `[0:V:0]fps=fps=${rate.num}/${rate.den}:start_time=0`;
-  const scale = (r: Rung) => `scale=w=${r.width}:h=${r.height}:flags=bicubic,setsar=1,format=yuv420p`;
-  if (rungs.length === 1) return `${head},${scale(rungs[0]!)}[v0]`;
-  const labels = rungs.map((_, i) => `[s${i}]`).join('');
-  return [`${head},split=${rungs.length}${labels}`, ...rungs.map((r, i) => `[s${i}]${scale(r)}[v${i}]`)].join(';');
-}
 
 export interface PlainLadderInput {
   readonly source: string;

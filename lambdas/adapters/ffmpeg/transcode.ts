@@ -25,7 +25,7 @@ import { defaultThreads, FFMPEG_PREAMBLE, inputOptions, inputSource, runTool } f
 export const DEFAULT_PRESET = 'veryfast';
 
 /** Constant quality, capped by each rung's VBV `maxBitrate` (capped CRF). */
-const CRF = 23;
+export const CRF = 23;
 
 /** Options of `transcodeChunk`. */
 export interface TranscodeChunkInput {
@@ -70,7 +70,7 @@ export const chunkPrefix = (index: number): string => `c${String(index).padStart
  * pixels and 4:2:0 8-bit (what H.264 High and every player decode). ffmpeg has already rotated
  * the picture upright (autorotate), so portrait stays portrait.
  */
-function filterGraph(rungs: readonly Rung[], rate: FrameRate): string {
+export function filterGraph(rungs: readonly Rung[], rate: FrameRate): string {
   const head = `[0:V:0]fps=fps=${rate.num}/${rate.den}:start_time=0`;
   const scale = (r: Rung) => `scale=w=${r.width}:h=${r.height}:flags=bicubic,setsar=1,format=yuv420p`;
   if (rungs.length === 1) return `${head},${scale(rungs[0]!)}[v0]`;
