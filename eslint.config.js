@@ -1,3 +1,5 @@
+import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -7,6 +9,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // The browser app: browser globals, and the rules of hooks.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: globals.browser },
+    ...reactHooks.configs.flat.recommended,
+  },
+  {
+    // Its build config and scripts run on Node.
+    files: ['web/vite.config.ts', 'web/scripts/**/*.ts'],
+    languageOptions: { globals: globals.node },
   },
   {
     // Tests read JSON bodies whose shape the assertions check.
@@ -33,6 +46,16 @@ export default tseslint.config(
     files: ['lambdas/handlers/**/*.ts', 'lambdas/domain/**/*.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read config in lambdas/composition via contracts/env.' }],
+    },
+  },
+  {
+    // CloudFront Functions (cloudfront-js-2.0): modules come by `require`, and CloudFront calls
+    // the top-level `handler` by name.
+    files: ['lambdas/edge/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { require: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^handler$', caughtErrors: 'none' }],
     },
   },
 );

@@ -1,12 +1,20 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { VideoStatus, Visibility } from '#contracts/api';
 import { ConflictError, NotFoundError } from '#domain/errors';
-import type { TransitionChanges, VideoRepository } from '#domain/ports';
+import type { EditExpectation, TransitionChanges, VideoEdits, VideoPage, VideoPosition, VideoRepository } from '#domain/ports';
 import type { Video } from '#domain/video';
 import { unavailable } from './transient-errors.ts';
-import { videoKey, videoOwnerIndexKey } from './keys.ts';
+import { ownerIndex, ownerPartition, videoKey, videoOwnerIndexKey } from './keys.ts';
 
 /** A video item as stored; parsed at this boundary so a malformed item fails loudly here. */
 const VideoItem = z.object({
@@ -50,6 +58,9 @@ const VideoItem = z.object({
 
 /** Fields a status transition may change besides the status; nothing else reaches the update. */
 const TRANSITION_FIELDS = ['failure', 'generation', 'media'] as const;
+
+/** Fields a creator's edit may change; nothing else reaches the update. */
+const EDIT_FIELDS = ['title', 'description', 'tags', 'visibility'] as const;
 
 /** `VideoRepository` on the single DynamoDB table (see `keys.ts` for the access patterns). */
 export class DynamoVideoRepository implements VideoRepository {
@@ -168,6 +179,107 @@ export class DynamoVideoRepository implements VideoRepository {
       });
   }
 
+  async edit(id: string, edits: VideoEdits, expect: EditExpectation): Promise<Video> {
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt', '#version': 'version', '#ownerId': 'ownerId' };
+    const values: Record<string, unknown> = { ':now': new Date().toISOString(), ':one': 1, ':ownerId': expect.ownerId };
+    const sets = ['#updatedAt = :now', '#version = #version + :one'];
+    for (const field of EDIT_FIELDS) {
+      if (edits[field] === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = edits[field];
+      sets.push(`#${field} = :${field}`);
+    }
+    let condition = 'attribute_exists(pk) AND #ownerId = :ownerId';
+    if (expect.version !== undefined) {
+      values[':expectedVersion'] = expect.version;
+      condition += ' AND #version = :expectedVersion';
+    }
+    if (expect.notIn?.length) {
+      names['#status'] = 'status';
+      const placeholders = expect.notIn.map((status, i) => {
+        values[`:notIn${i}`] = status;
+        return `:notIn${i}`;
+      });
+      condition += ` AND NOT (#status IN (${placeholders.join(', ')}))`;
+    }
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: videoKey(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return toVideo(Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        if (storedOwner(error.Item) !== expect.ownerId) throw new NotFoundError(`no video ${id}`, { cause: error });
+        throw new ConflictError(`video ${id} changed: its version or status no longer allows this edit`, { cause: error });
+      }
+      return unavailable('the video table')(error);
+    }
+  }
+
+  async remove(id: string, ownerId: string): Promise<void> {
+    await this.client
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: videoKey(id),
+          ConditionExpression: 'attribute_exists(pk) AND #ownerId = :ownerId',
+          ExpressionAttributeNames: { '#ownerId': 'ownerId' },
+          ExpressionAttributeValues: { ':ownerId': ownerId },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`no video ${id}`, { cause: error });
+        return unavailable('the video table')(error);
+      });
+  }
+
+  /**
+   * A query of the owner index, newest first. It reads one item past the page, so `next` is
+   * given only when another page really follows. The index is eventually consistent: a video
+   * shows up in the list a moment after it is created.
+   */
+  async listByOwner(ownerId: string, page: { limit: number; after?: VideoPosition }): Promise<VideoPage> {
+    const videos: Video[] = [];
+    let start: Record<string, unknown> | undefined = page.after && {
+      ...videoKey(page.after.id),
+      ...videoOwnerIndexKey(ownerId, page.after.createdAt, page.after.id),
+    };
+    do {
+      const result = await this.client
+        .send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: ownerIndex.name,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': ownerIndex.partitionKey, '#sk': ownerIndex.sortKey },
+            ExpressionAttributeValues: {
+              ':pk': ownerPartition(ownerId),
+              ':prefix': ownerIndex.sortPrefix,
+            },
+            ScanIndexForward: false,
+            Limit: page.limit + 1 - videos.length,
+            ExclusiveStartKey: start,
+          }),
+        )
+        .catch(unavailable('the video table'));
+      videos.push(...(result.Items ?? []).map(toVideo));
+      start = result.LastEvaluatedKey;
+    } while (start && videos.length <= page.limit);
+    if (videos.length <= page.limit) return { videos };
+    const shown = videos.slice(0, page.limit);
+    const last = shown[shown.length - 1]!;
+    return { videos: shown, next: { createdAt: last.createdAt, id: last.id } };
+  }
+
   /** A filtered scan: the sweeper runs every few minutes and stuck videos are rare. */
   async findStale(statuses: readonly VideoStatus[], before: Date): Promise<Video[]> {
     const found: Video[] = [];
@@ -200,4 +312,12 @@ export class DynamoVideoRepository implements VideoRepository {
 function toVideo(item: Record<string, unknown>): Video {
   const { entity: _entity, chunksDone, chunksTotal, ...video } = VideoItem.parse(item);
   return chunksTotal ? { ...video, progress: { done: chunksDone?.size ?? 0, total: chunksTotal } } : video;
+}
+
+/** The owner of the item a failed condition returned (the document client leaves it marshalled). */
+function storedOwner(item: Record<string, unknown> | undefined): string | undefined {
+  const owner = item?.['ownerId'];
+  if (typeof owner === 'string') return owner;
+  const s = (owner as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
 }

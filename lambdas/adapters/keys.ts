@@ -10,8 +10,11 @@
  * Keys hold only immutable fields (ids, creation time).
  */
 export const videoKey = (id: string) => ({ pk: `VIDEO#${id}`, sk: 'VIDEO' });
+/** The index of a user's videos (`gsi1`). */
+export const ownerIndex = { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', sortPrefix: 'VIDEO#' } as const;
+export const ownerPartition = (ownerId: string) => `OWNER#${ownerId}`;
 export const videoOwnerIndexKey = (ownerId: string, createdAt: string, id: string) => ({
-  gsi1pk: `OWNER#${ownerId}`,
-  gsi1sk: `VIDEO#${createdAt}#${id}`,
+  gsi1pk: ownerPartition(ownerId),
+  gsi1sk: `${ownerIndex.sortPrefix}${createdAt}#${id}`,
 });
 export const limitKey = (key: string) => ({ pk: `LIMIT#${key}`, sk: 'LIMIT' });

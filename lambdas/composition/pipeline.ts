@@ -7,6 +7,7 @@ import { S3MediaStore } from '#adapters/s3-media-store';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
 import { Pipeline } from '#domain/pipeline';
 import type { MediaStore, WorkflowStarter } from '#domain/ports';
+import { unwired } from './unwired.ts';
 
 interface PipelineDeps {
   readonly pipeline: Pipeline;
@@ -31,8 +32,8 @@ export function pipelineDeps(): PipelineDeps {
       tasks: new FfmpegTranscodeTasks(new S3MediaFiles(s3(), config[Env.rawBucket], mediaBucket)),
       pipeline: new Pipeline({
         videos: new DynamoVideoRepository(documentClient(), config[Env.tableName]),
-        workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : missing<WorkflowStarter>(Env.workflowArn),
-        media: mediaBucket ? new S3MediaStore(s3(), mediaBucket) : missing<MediaStore>(Env.mediaBucket),
+        workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : unwired<WorkflowStarter>(Env.workflowArn),
+        media: mediaBucket ? new S3MediaStore(s3(), mediaBucket) : unwired<MediaStore>(Env.mediaBucket),
         clock: { now: () => new Date() },
         stuckAfterMinutes: config[Env.stuckAfterMinutes],
         maxRestarts: 3,
@@ -40,11 +41,4 @@ export function pipelineDeps(): PipelineDeps {
     };
   }
   return built;
-}
-
-/** A stand-in for a port this function has no resource for: any call is a wiring bug. */
-function missing<T extends object>(variable: string): T {
-  return new Proxy({} as T, {
-    get: (_, method) => () => Promise.reject(new Error(`${variable} is not set: this function may not call ${String(method)}`)),
-  });
 }

@@ -102,6 +102,65 @@ export const VideoStatusView = z.object({
 });
 export type VideoStatusView = z.infer<typeof VideoStatusView>;
 
+/**
+ * `GET /api/v1/videos/{id}/stream`: where to play a ready video from — URLs on the CDN, never the
+ * media itself. Public videos get URLs every viewer shares (cacheable); private and unlisted ones
+ * get short-lived signed URLs. The signature is in the path, so every relative URL inside a
+ * manifest inherits it and any HLS/DASH client plays from the URL alone.
+ */
+export const StreamView = z.object({
+  id: VideoId,
+  /** HLS master playlist. */
+  hls: z.string(),
+  /** DASH MPD over the same segments. */
+  dash: z.string(),
+  /** Poster image (JPEG). */
+  poster: z.string(),
+  /** WebVTT storyboard: seek-bar previews as `sprite.jpg#xywh=` cues. */
+  storyboard: z.string(),
+  /** When these URLs stop working; ask again before then. */
+  expiresAt: z.string(),
+  durationSeconds: z.number(),
+  renditions: z.array(z.object({ name: z.string(), width: z.number().int(), height: z.number().int(), bandwidth: z.number().int() })),
+});
+export type StreamView = z.infer<typeof StreamView>;
+
+/** `PATCH /api/v1/videos/{id}`: any of the editable fields; `version` makes the write conditional. */
+export const UpdateVideoRequest = z
+  .strictObject({
+    title: Title.optional(),
+    description: Description.optional(),
+    tags: Tags.optional(),
+    visibility: Visibility.optional(),
+    /** The `version` the edit was based on; a newer one on the server gives 409. */
+    version: z.number().int().positive().optional(),
+  })
+  .refine((b) => b.title !== undefined || b.description !== undefined || b.tags !== undefined || b.visibility !== undefined, {
+    message: 'send at least one of title, description, tags, visibility',
+  });
+export type UpdateVideoRequest = z.infer<typeof UpdateVideoRequest>;
+
+/** `GET /api/v1/me/videos?limit=&cursor=`: the caller's videos, newest first. */
+export const ListVideosQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1, 'limit must be 1..100').max(100, 'limit must be 1..100').default(24),
+  cursor: z.string().max(2048).optional(),
+});
+export type ListVideosQuery = z.infer<typeof ListVideosQuery>;
+
+export const VideoSummary = VideoView.extend({
+  progress: z.number(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  durationSeconds: z.number().optional(),
+});
+export type VideoSummary = z.infer<typeof VideoSummary>;
+
+export const VideoList = z.object({
+  items: z.array(VideoSummary),
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor: z.string().optional(),
+});
+export type VideoList = z.infer<typeof VideoList>;
+
 /** Every error response: a machine code and a message that says what to fix. */
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.array(z.string()).optional() }),

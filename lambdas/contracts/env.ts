@@ -27,6 +27,12 @@ export const Env = {
   stuckAfterMinutes: 'STUCK_AFTER_MINUTES',
   /** Only these ladder rungs (comma-separated names); unset: every rung up to the source. */
   ladderRungs: 'LADDER_RUNGS',
+  /** Base URL of the CDN that serves media (and the web app), e.g. `https://d111.cloudfront.net`. */
+  cdnUrl: 'CDN_URL',
+  /** Secrets Manager id of the playback signing key (`{"kid","key"}`), shared with the edge. */
+  playbackKeySecret: 'PLAYBACK_KEY_SECRET',
+  /** Lifetime of signed playback URLs for private and unlisted videos, seconds (plus the video's duration). */
+  playbackTtlSeconds: 'PLAYBACK_TTL_SECONDS',
   ffmpegPath: 'FFMPEG_PATH',
   ffprobePath: 'FFPROBE_PATH',
 } as const;
@@ -71,6 +77,41 @@ export const UploadApiConfig = VideoReadConfig.extend({
   [Env.workflowArn]: z.string().min(1).optional(),
 });
 export type UploadApiConfig = z.infer<typeof UploadApiConfig>;
+
+/** Routes with `auth: 'optional'` verify a sent ID token themselves, against this user pool. */
+export const OptionalAuthConfig = z.object({
+  [Env.userPoolId]: z.string().min(1),
+  [Env.userPoolClientId]: z.string().min(1),
+  /** Cognito's endpoint; the token issuer is `<endpoint>/<pool id>` (set only in local mode). */
+  AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+export type OptionalAuthConfig = z.infer<typeof OptionalAuthConfig>;
+
+/** Defaults of playback URLs (README "Configuration"). */
+export const PlaybackDefaults = {
+  /** Two hours on top of the video's own duration, so a viewer can pause and come back. */
+  ttlSeconds: 7200,
+} as const;
+
+/** Functions that hand out playback URLs (stream, lists with posters). */
+export const PlaybackConfig = VideoReadConfig.extend({
+  [Env.cdnUrl]: z.string().url('CDN_URL must be an absolute URL'),
+  [Env.playbackKeySecret]: z.string().min(1),
+  [Env.playbackTtlSeconds]: z.coerce.number().int().min(60).max(7 * 86400).default(PlaybackDefaults.ttlSeconds),
+});
+export type PlaybackConfig = z.infer<typeof PlaybackConfig>;
+
+/**
+ * Functions that manage a creator's videos (edit, delete, list). Only deleting touches the
+ * buckets, so only the delete function is given them; the others have the table alone.
+ */
+export const VideoAdminConfig = VideoReadConfig.extend({
+  [Env.rawBucket]: z.string().min(1).optional(),
+  [Env.mediaBucket]: z.string().min(1).optional(),
+  [Env.s3ForcePathStyle]: flag,
+});
+export type VideoAdminConfig = z.infer<typeof VideoAdminConfig>;
 
 /** Configuration of the pipeline's functions (starter, sweeper and workflow tasks). */
 export const PipelineConfig = VideoReadConfig.extend({

@@ -10,8 +10,13 @@ export interface Route {
   /** API Gateway path syntax: `{name}` for a path parameter. */
   readonly path: string;
   readonly handler: string;
-  /** `user`: a Cognito ID token is required; `public`: no token needed. */
-  readonly auth: 'user' | 'public';
+  /**
+   * `user`: a Cognito ID token is required (the authorizer rejects the request without one);
+   * `optional`: anyone may call, and a valid ID token, when sent, identifies the caller (the
+   * handler verifies it, since an API Gateway authorizer cannot be optional);
+   * `public`: no token is read.
+   */
+  readonly auth: 'user' | 'optional' | 'public';
 }
 
 export const API_PREFIX = '/api/v1';
@@ -22,7 +27,11 @@ export const routes = [
   { id: 'CompleteUpload', method: 'POST', path: '/api/v1/videos/{id}/upload/complete', handler: 'api/complete-upload', auth: 'user' },
   { id: 'AbortUpload', method: 'DELETE', path: '/api/v1/videos/{id}/upload', handler: 'api/abort-upload', auth: 'user' },
   { id: 'GetVideoStatus', method: 'GET', path: '/api/v1/videos/{id}/status', handler: 'api/get-video-status', auth: 'user' },
-  { id: 'GetVideo', method: 'GET', path: '/api/v1/videos/{id}', handler: 'api/get-video', auth: 'user' },
+  { id: 'GetVideo', method: 'GET', path: '/api/v1/videos/{id}', handler: 'api/get-video', auth: 'optional' },
+  { id: 'GetStream', method: 'GET', path: '/api/v1/videos/{id}/stream', handler: 'api/get-stream', auth: 'optional' },
+  { id: 'UpdateVideo', method: 'PATCH', path: '/api/v1/videos/{id}', handler: 'api/update-video', auth: 'user' },
+  { id: 'DeleteVideo', method: 'DELETE', path: '/api/v1/videos/{id}', handler: 'api/delete-video', auth: 'user' },
+  { id: 'ListMyVideos', method: 'GET', path: '/api/v1/me/videos', handler: 'api/list-my-videos', auth: 'user' },
 ] as const satisfies readonly Route[];
 
 export type RouteId = (typeof routes)[number]['id'];

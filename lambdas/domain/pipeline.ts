@@ -64,6 +64,11 @@ export class Pipeline {
     await this.deps.videos.recordChunkDone(videoId, generation, index, total);
   }
 
+  /**
+   * `processing → ready` with what the run made, for this generation only. A video deleted
+   * meanwhile is not brought back: the write fails with `NotFoundError`, which the workflow
+   * catches into Fail, which removes the run's outputs.
+   */
   async publish(videoId: string, generation: number, media: PublishedMedia): Promise<Video> {
     return this.deps.videos.transition(videoId, ['processing'], 'ready', { media }, { generation });
   }
@@ -71,13 +76,15 @@ export class Pipeline {
   /**
    * Marks the video failed with a reason the creator can act on, and removes whatever the run
    * wrote, so a rejected video leaves nothing behind. A run of an older generation changes nothing.
+   * A video deleted while its run went on stays deleted (the write is conditional on the item),
+   * and what the run wrote after the deletion's own sweep is removed here.
    */
   async fail(videoId: string, generation: number, failure: Failure): Promise<void> {
     try {
       await this.deps.videos.transition(videoId, ['uploaded', 'processing'], 'failed', { failure }, { generation });
     } catch (error) {
-      if (error instanceof ConflictError || error instanceof NotFoundError) return;
-      throw error;
+      if (error instanceof ConflictError) return;
+      if (!(error instanceof NotFoundError)) throw error;
     }
     await this.deps.media.removePrefix(MediaLayout.prefix(videoId));
   }

@@ -26,6 +26,46 @@ export interface VideoRepository {
   recordChunkDone(id: string, generation: number, index: number, total: number): Promise<void>;
   /** Videos in one of `statuses` not updated since `before` (for the sweeper). */
   findStale(statuses: readonly VideoStatus[], before: Date): Promise<Video[]>;
+  /**
+   * Applies `edits` to a video and bumps its version, in one conditional write: only if it is
+   * `expect.ownerId`'s, at `expect.version` (when given) and in none of `expect.notIn`.
+   * Throws `NotFoundError` when there is no such video or it is someone else's, and
+   * `ConflictError` when the version or status condition fails.
+   */
+  edit(id: string, edits: VideoEdits, expect: EditExpectation): Promise<Video>;
+  /**
+   * Deletes the video if it is `ownerId`'s. Throws `NotFoundError` when there is no such video
+   * or it is someone else's. Once deleted, every conditional write to it (`transition`,
+   * `recordChunkDone`, `edit`) fails instead of recreating it.
+   */
+  remove(id: string, ownerId: string): Promise<void>;
+  /**
+   * One page of an owner's videos, newest first (creation time, then id, descending), starting
+   * after `after`. `next` is the position to pass back for the following page; absent on the last.
+   */
+  listByOwner(ownerId: string, page: { limit: number; after?: VideoPosition }): Promise<VideoPage>;
+}
+
+/** The fields a creator may edit; nothing else reaches an edit. */
+export type VideoEdits = Partial<Pick<Video, 'title' | 'description' | 'tags' | 'visibility'>>;
+
+export interface EditExpectation {
+  readonly ownerId: string;
+  /** The version the edit was based on; omitted, the edit applies whatever the version. */
+  readonly version?: number;
+  /** Statuses in which the video may not be edited. */
+  readonly notIn?: readonly VideoStatus[];
+}
+
+/** Where a video sits in its owner's list: the (immutable) sort key of the owner index. */
+export interface VideoPosition {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+export interface VideoPage {
+  readonly videos: Video[];
+  readonly next?: VideoPosition;
 }
 
 /** Fields a status transition may set besides the status. */
@@ -83,8 +123,14 @@ export interface WorkflowStarter {
 
 export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NONE';
 
-/** The media bucket, as the pipeline uses it. */
+/** The media bucket, as the pipeline and video deletion use it. */
 export interface MediaStore {
   /** Removes every object under a prefix; returns how many. */
   removePrefix(prefix: string): Promise<number>;
+}
+
+/** Signs playback tokens (`{expires}.{kid}.{signature}`) the edge function accepts. */
+export interface PlaybackSigner {
+  /** A token granting one video's files until `expires` (Unix seconds). */
+  token(videoId: string, expires: number): Promise<string>;
 }

@@ -18,7 +18,7 @@ export class VideoQueries {
   }
 
   /** Metadata: the owner always; anyone else once it is ready, unless private. */
-  async get(callerId: string, id: string): Promise<VideoView> {
+  async get(callerId: string | undefined, id: string): Promise<VideoView> {
     const video = await this.videos.get(id);
     if (!video || !isVisibleTo(video, callerId)) throw notFound(id);
     return toView(video);

@@ -1,8 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { PartUrl, StoredPart, VideoStatus } from '#contracts/api';
 import { ConflictError, NotFoundError, UploadGoneError } from '#domain/errors';
-import type { Clock, IdGenerator, RateDecision, RateLimiter, UploadStore, VideoRepository, WorkflowStarter, ExecutionState, MediaStore, TransitionChanges } from '#domain/ports';
+import type {
+  Clock,
+  EditExpectation,
+  ExecutionState,
+  IdGenerator,
+  MediaStore,
+  RateDecision,
+  RateLimiter,
+  TransitionChanges,
+  UploadStore,
+  VideoEdits,
+  VideoPage,
+  VideoPosition,
+  VideoRepository,
+  WorkflowStarter,
+} from '#domain/ports';
 import { VideoQueries } from '#domain/videos';
+import { Library } from '#domain/library';
 import { Uploads, type UploadLimits } from '#domain/uploads';
 import type { Video } from '#domain/video';
 
@@ -96,6 +112,44 @@ export class InMemoryVideoRepository implements VideoRepository {
     return [...this.items.values()]
       .filter((v) => statuses.includes(v.status) && v.updatedAt < before.toISOString())
       .map((v) => structuredClone(v));
+  }
+
+  async edit(id: string, edits: VideoEdits, expect: EditExpectation): Promise<Video> {
+    const current = this.items.get(id);
+    if (!current || current.ownerId !== expect.ownerId) throw new NotFoundError(`no video ${id}`);
+    if ((expect.version !== undefined && current.version !== expect.version) || expect.notIn?.includes(current.status)) {
+      throw new ConflictError(`video ${id} changed: its version or status no longer allows this edit`);
+    }
+    // Only the editable fields, as the real adapter's update expression does.
+    const next: Video = {
+      ...current,
+      ...(edits.title === undefined ? {} : { title: edits.title }),
+      ...(edits.description === undefined ? {} : { description: edits.description }),
+      ...(edits.tags === undefined ? {} : { tags: edits.tags }),
+      ...(edits.visibility === undefined ? {} : { visibility: edits.visibility }),
+      version: current.version + 1,
+      updatedAt: this.clock.now().toISOString(),
+    };
+    this.items.set(id, structuredClone(next));
+    return structuredClone(next);
+  }
+
+  async remove(id: string, ownerId: string): Promise<void> {
+    if (this.items.get(id)?.ownerId !== ownerId) throw new NotFoundError(`no video ${id}`);
+    this.items.delete(id);
+    this.chunks.delete(id);
+  }
+
+  /** Ordered as the owner index is: by `createdAt#id`, descending. */
+  async listByOwner(ownerId: string, page: { limit: number; after?: VideoPosition }): Promise<VideoPage> {
+    const sortKey = (v: VideoPosition) => `${v.createdAt}#${v.id}`;
+    const after = page.after && sortKey(page.after);
+    const mine = [...this.items.values()]
+      .filter((v) => v.ownerId === ownerId && (after === undefined || sortKey(v) < after))
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
+    const videos = mine.slice(0, page.limit).map((v) => structuredClone(v));
+    const last = videos.at(-1);
+    return mine.length > page.limit && last ? { videos, next: { createdAt: last.createdAt, id: last.id } } : { videos };
   }
 
   private readonly chunks = new Map<string, Set<number>>();
@@ -310,4 +364,17 @@ export class InMemoryMediaStore implements MediaStore {
     for (const key of doomed) this.keys.delete(key);
     return doomed.length;
   }
+}
+
+export interface FakeLibrary extends FakeUploads {
+  readonly library: Library;
+  readonly media: InMemoryMediaStore;
+}
+
+/** A `Library` and an `Uploads` over the same fakes, so a test can upload and then manage. */
+export function fakeLibrary(limits: Partial<UploadLimits> = {}): FakeLibrary {
+  const uploads = fakeUploads(limits);
+  const media = new InMemoryMediaStore();
+  const library = new Library({ videos: uploads.videos, uploads: uploads.store, media });
+  return { ...uploads, library, media };
 }

@@ -159,9 +159,13 @@ describe('resumable upload over HTTP', () => {
   });
 
   it('rejects requests without a valid token', async () => {
-    const anonymous = await fetch(`${platform.apiUrl}/api/v1/videos/AAAAAAAAAAA`);
+    // Routes that need a user: no token or a forged one → 401 from the gateway, as the authorizer does.
+    const anonymous = await fetch(`${platform.apiUrl}/api/v1/videos/AAAAAAAAAAA/status`);
     expect(anonymous.status).toBe(401);
     const forged = new ApiClient(platform.apiUrl, `${creator.idToken.slice(0, -4)}AAAA`, 'x');
+    expect((await forged.request('GET', '/api/v1/videos/AAAAAAAAAAA/status')).status).toBe(401);
+    // Optional-auth routes: anonymous is allowed (a missing video is 404), a forged token is still 401.
+    expect((await fetch(`${platform.apiUrl}/api/v1/videos/AAAAAAAAAAA`)).status).toBe(404);
     expect((await forged.request('GET', '/api/v1/videos/AAAAAAAAAAA')).status).toBe(401);
   });
 });

@@ -6,18 +6,21 @@ import {
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  DeleteObjectsCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   NoSuchUpload,
   NotFound,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRateLimiter } from '#adapters/dynamo-rate-limiter';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
+import { S3MediaStore } from '#adapters/s3-media-store';
 import { S3UploadStore } from '#adapters/s3-upload-store';
 import { ConflictError, NotFoundError, UnavailableError, UploadGoneError } from '#domain/errors';
 import type { Video } from '#domain/video';
@@ -212,6 +215,120 @@ describe('DynamoVideoRepository', () => {
   });
 });
 
+describe("DynamoVideoRepository: a creator's edits, deletes and lists", () => {
+  const repository = new DynamoVideoRepository(documents, TABLE);
+
+  it('edits only the allow-listed fields, whatever else the edits hold, and bumps the version', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: storedItem });
+    const edits = { title: 'New', tags: ['a'], status: 'ready', ownerId: 'user-mallory', rawKey: 'uploads/elsewhere' };
+
+    await repository.edit('vid00000001', edits, { ownerId: 'user-alice' });
+
+    const input = dynamo.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(assignedFields(input).sort()).toEqual(['tags', 'title', 'updatedAt', 'version']);
+    expect(JSON.stringify(input.ExpressionAttributeValues)).not.toMatch(/user-mallory|elsewhere|ready/);
+    expect(input.UpdateExpression).toMatch(/#version = #version \+ :\w+/);
+  });
+
+  it('makes the edit conditional on the owner, the expected version and the excluded statuses', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: storedItem });
+
+    await repository.edit('vid00000001', { title: 'New' }, { ownerId: 'user-alice', version: 3, notIn: ['aborted'] });
+
+    const input = dynamo.commandCalls(UpdateCommand)[0]!.args[0].input;
+    const names = input.ExpressionAttributeNames ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    const condition = input.ConditionExpression ?? '';
+    expect(condition).toMatch(/^attribute_exists\(pk\) AND #ownerId = (:\w+) AND #version = (:\w+) AND NOT \(#status IN \((:\w+)\)\)$/);
+    const [, owner, version, status] = /#ownerId = (:\w+) AND #version = (:\w+) AND NOT \(#status IN \((:\w+)\)\)/.exec(condition)!;
+    expect([names['#ownerId'], names['#version'], names['#status']]).toEqual(['ownerId', 'version', 'status']);
+    expect([values[owner!], values[version!], values[status!]]).toEqual(['user-alice', 3, 'aborted']);
+    expect(input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
+  });
+
+  it("answers NotFoundError for a missing video or another user's, ConflictError for a changed one", async () => {
+    const edit = () => repository.edit('vid00000001', { title: 'New' }, { ownerId: 'user-alice', version: 2 });
+
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    await expect(edit()).rejects.toBeInstanceOf(NotFoundError);
+    dynamo.on(UpdateCommand).rejects(conditionFailed({ ownerId: { S: 'user-mallory' }, version: { N: '2' } }));
+    await expect(edit()).rejects.toBeInstanceOf(NotFoundError);
+    dynamo.on(UpdateCommand).rejects(conditionFailed({ ownerId: { S: 'user-alice' }, version: { N: '3' } }));
+    await expect(edit()).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("deletes only the owner's video, answering NotFoundError otherwise", async () => {
+    dynamo.on(DeleteCommand).resolvesOnce({}).rejects(conditionFailed());
+
+    await repository.remove('vid00000001', 'user-alice');
+    await expect(repository.remove('vid00000001', 'user-alice')).rejects.toBeInstanceOf(NotFoundError);
+
+    const input = dynamo.commandCalls(DeleteCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({
+      TableName: TABLE,
+      Key: { pk: 'VIDEO#vid00000001', sk: 'VIDEO' },
+      ConditionExpression: 'attribute_exists(pk) AND #ownerId = :ownerId',
+      ExpressionAttributeValues: { ':ownerId': 'user-alice' },
+    });
+  });
+
+  const itemAt = (n: number) => ({
+    ...storedItem,
+    id: `vid0000000${n}`,
+    createdAt: `2025-01-0${n}T00:00:00.000Z`,
+    gsi1sk: `VIDEO#2025-01-0${n}T00:00:00.000Z#vid0000000${n}`,
+  });
+
+  it("queries the owner's partition of gsi1 newest first, starting after the given position", async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [itemAt(3), itemAt(2)] });
+
+    const page = await repository.listByOwner('user-alice', { limit: 2, after: { createdAt: '2025-01-04T00:00:00.000Z', id: 'vid00000004' } });
+
+    const input = dynamo.commandCalls(QueryCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({
+      TableName: TABLE,
+      IndexName: 'gsi1',
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'gsi1pk', '#sk': 'gsi1sk' },
+      ExpressionAttributeValues: { ':pk': 'OWNER#user-alice', ':prefix': 'VIDEO#' },
+      ScanIndexForward: false,
+      ExclusiveStartKey: {
+        pk: 'VIDEO#vid00000004',
+        sk: 'VIDEO',
+        gsi1pk: 'OWNER#user-alice',
+        gsi1sk: 'VIDEO#2025-01-04T00:00:00.000Z#vid00000004',
+      },
+    });
+    expect(page.videos.map((v) => v.id)).toEqual(['vid00000003', 'vid00000002']);
+    expect(page.next).toBeUndefined();
+  });
+
+  it('reads one past the page, giving a next position only when another page follows', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [itemAt(3), itemAt(2), itemAt(1)], LastEvaluatedKey: { pk: 'x' } });
+
+    const page = await repository.listByOwner('user-alice', { limit: 2 });
+
+    expect(dynamo.commandCalls(QueryCommand)[0]!.args[0].input.Limit).toBe(3);
+    expect(page.videos.map((v) => v.id)).toEqual(['vid00000003', 'vid00000002']);
+    expect(page.next).toEqual({ createdAt: '2025-01-02T00:00:00.000Z', id: 'vid00000002' });
+  });
+
+  it('goes on reading when DynamoDB stops a page short (1 MB), until the page is full or the index ends', async () => {
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [itemAt(3)], LastEvaluatedKey: { pk: 'k3' } })
+      .resolvesOnce({ Items: [itemAt(2)] });
+
+    const page = await repository.listByOwner('user-alice', { limit: 2 });
+
+    const calls = dynamo.commandCalls(QueryCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args[0].input).toMatchObject({ ExclusiveStartKey: { pk: 'k3' }, Limit: 2 });
+    expect(page.videos.map((v) => v.id)).toEqual(['vid00000003', 'vid00000002']);
+    expect(page.next).toBeUndefined();
+  });
+});
+
 describe('DynamoRateLimiter', () => {
   const limiter = new DynamoRateLimiter(documents, TABLE);
   const now = new Date('2025-01-01T12:00:00.000Z');
@@ -389,5 +506,33 @@ describe('S3UploadStore', () => {
       expect(parsed.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length');
     }
     expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('S3MediaStore', () => {
+  const store = new S3MediaStore(new S3Client({ region: 'eu-west-1' }), 'media');
+
+  it('deletes every object under the prefix, page by page', async () => {
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({ Contents: [{ Key: 'videos/a/1' }, { Key: 'videos/a/2' }], IsTruncated: true, NextContinuationToken: 't1' })
+      .resolvesOnce({ Contents: [{ Key: 'videos/a/3' }], IsTruncated: false });
+    s3.on(DeleteObjectsCommand).resolves({});
+
+    expect(await store.removePrefix('videos/a/')).toBe(3);
+
+    const lists = s3.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
+    expect(lists).toMatchObject([{ Prefix: 'videos/a/' }, { Prefix: 'videos/a/', ContinuationToken: 't1' }]);
+    const deletes = s3.commandCalls(DeleteObjectsCommand).map((c) => c.args[0].input.Delete?.Objects?.map((o) => o.Key));
+    expect(deletes).toEqual([['videos/a/1', 'videos/a/2'], ['videos/a/3']]);
+  });
+
+  it('answers UnavailableError when DeleteObjects reports keys it could not delete (it still answers 200)', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'videos/a/1' }, { Key: 'videos/a/2' }] });
+    s3.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: 'videos/a/2', Code: 'InternalError', Message: 'try again' }] });
+
+    const error = await store.removePrefix('videos/a/').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(String((error as Error).cause)).toMatch(/InternalError on videos\/a\/2/);
   });
 });

@@ -10,9 +10,11 @@ export interface Caller {
   readonly email: string | undefined;
 }
 
-export interface HttpInput<B, P> {
+export interface HttpInput<B, P, Q = undefined> {
   readonly body: B;
   readonly params: P;
+  /** The parsed query string (`schemas.query`); `undefined` without one. */
+  readonly query: Q;
   readonly caller: Caller;
 }
 
@@ -22,29 +24,67 @@ export interface HttpOutput {
   readonly headers?: Record<string, string>;
 }
 
-interface Schemas<B, P> {
+interface Schemas<B, P, Q = undefined> {
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;
+  readonly query?: ZodType<Q>;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Verifies an ID token sent to an `auth: 'optional'` route (no authorizer runs there). */
+export interface IdTokenVerifier {
+  /** The caller, or `undefined` when the token is not a valid, unexpired ID token of the pool. */
+  verify(token: string): Promise<Caller | undefined>;
+}
+
 /**
- * The one HTTP wrapper every API handler goes through: parses the body and path parameters
- * with zod (failures become 400s that name each bad field), reads the caller's claims, maps
+ * Like {@link httpHandler}, for routes anyone may call (`auth: 'optional'` in the route table):
+ * `caller` is `undefined` without an `Authorization` header, and a header with a bad or expired
+ * token is a 401 (not silently anonymous), so a signed-in client learns to refresh its token.
+ */
+export function optionalAuthHttpHandler<B = undefined, P = undefined, Q = undefined>(
+  schemas: Schemas<B, P, Q> & { readonly verifier: () => IdTokenVerifier },
+  fn: (input: Omit<HttpInput<B, P, Q>, 'caller'> & { readonly caller: Caller | undefined }, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use({ onError: mapError })
+    .handler(async (event) => {
+      const caller = await optionalCallerOf(event, schemas.verifier);
+      const params = schemas.params ? parse(schemas.params, event.pathParameters ?? {}, 'path') : (undefined as P);
+      const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
+      const body = schemas.body ? parse(schemas.body, jsonBody(event), 'body') : (undefined as B);
+      const out = await fn({ body, params, query, caller }, event);
+      return respond(out.statusCode, out.body, out.headers);
+    });
+}
+
+async function optionalCallerOf(event: APIGatewayProxyEvent, verifier: () => IdTokenVerifier): Promise<Caller | undefined> {
+  const header = headerOf(event, 'authorization');
+  if (!header) return undefined;
+  const token = /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
+  const caller = token ? await verifier().verify(token) : undefined;
+  if (!caller) throw new UnauthorizedError('the ID token is invalid or expired: sign in again, or send no Authorization header');
+  return caller;
+}
+
+/**
+ * The one HTTP wrapper every API handler goes through: parses the body, path parameters and
+ * query string with zod (failures become 400s that name each bad field), reads the caller's claims, maps
  * domain errors to statuses, and never lets a stack trace reach a client.
  */
-export function httpHandler<B = undefined, P = undefined>(
-  schemas: Schemas<B, P>,
-  fn: (input: HttpInput<B, P>, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
+export function httpHandler<B = undefined, P = undefined, Q = undefined>(
+  schemas: Schemas<B, P, Q>,
+  fn: (input: HttpInput<B, P, Q>, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
     .use({ onError: mapError })
     .handler(async (event) => {
       const caller = callerOf(event);
       const params = schemas.params ? parse(schemas.params, event.pathParameters ?? {}, 'path') : (undefined as P);
+      const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
       const body = schemas.body ? parse(schemas.body, jsonBody(event), 'body') : (undefined as B);
-      const out = await fn({ body, params, caller }, event);
+      const out = await fn({ body, params, query, caller }, event);
       return respond(out.statusCode, out.body, out.headers);
     });
 }
@@ -73,14 +113,14 @@ function jsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-function parse<T>(schema: ZodType<T>, value: unknown, where: 'body' | 'path'): T {
+function parse<T>(schema: ZodType<T>, value: unknown, where: 'body' | 'path' | 'query'): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => describeIssue(issue, where, value));
   throw new ValidationError(details.join('; '), { details });
 }
 
-function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path', root: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, where: 'body' | 'path' | 'query', root: unknown): string {
   const path = issue.path.length ? issue.path.join('.') : where;
   if (issue.path.length && valueAt(root, issue.path) === undefined) return `${path}: is required`;
   if (issue.code === 'unrecognized_keys') {

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { UpdateVideoRequest, VideoId, type VideoList, type VideoSummary, type VideoView } from '#contracts/api';
+import { MediaLayout } from '#contracts/workflow';
+import { ConflictError, ValidationError } from './errors.ts';
+import type { MediaStore, UploadStore, VideoEdits, VideoPosition, VideoRepository } from './ports.ts';
+import type { Video } from './video.ts';
+import { notFound, statusOf, toView } from './videos.ts';
+
+export interface LibraryDeps {
+  readonly videos: VideoRepository;
+  /** The raw bucket: the source and any multipart upload still open. */
+  readonly uploads: Pick<UploadStore, 'abort' | 'remove'>;
+  /** The media bucket: what the pipeline published. */
+  readonly media: Pick<MediaStore, 'removePrefix'>;
+}
+
+/** An aborted upload is over: its video can be deleted, not edited. */
+const NOT_EDITABLE = ['aborted'] as const;
+
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * A creator's own videos: edit, delete, list. Every method takes the caller's id and answers
+ * `NotFoundError` for a video that is not theirs, exactly as for one that does not exist.
+ */
+export class Library {
+  constructor(private readonly deps: LibraryDeps) {}
+
+  /**
+   * Edits title, description, tags or visibility, in any status but `aborted` (a creator can
+   * edit while the video is still processing). With `version`, the edit applies only if the
+   * video is still at that version; otherwise `ConflictError`, so two editors cannot silently
+   * overwrite each other.
+   */
+  async update(callerId: string, id: string, request: UpdateVideoRequest): Promise<VideoView> {
+    const { version, ...edits } = validate(request);
+    const video = await this.owned(callerId, id);
+    checkEditable(video, version);
+    try {
+      return toView(await this.deps.videos.edit(id, edits, { ownerId: callerId, version, notIn: NOT_EDITABLE }));
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      // It changed between the read and the write: answer as if the read had seen the change.
+      checkEditable(await this.owned(callerId, id), version);
+      throw new ConflictError(`video ${id} changed while it was being edited; reload it and try again`, { cause: error });
+    }
+  }
+
+  /**
+   * Deletes the video and everything stored for it: an open multipart upload, the raw source,
+   * the published media, and the item. Storage goes first, so a failure part-way leaves the item
+   * for the owner to retry; the media are swept again once the item is gone, for anything a run
+   * still in flight wrote meanwhile. Such a run can no longer bring the video back: its next
+   * write is conditional on the item and fails, and its Fail step removes what it wrote.
+   *
+   * Not idempotent in its answer: deleting a deleted video answers `NotFoundError`, like any
+   * video that does not exist (nothing is left to remove, so repeating it is harmless).
+   */
+  async remove(callerId: string, id: string): Promise<void> {
+    const { videos, uploads, media } = this.deps;
+    const video = await this.owned(callerId, id);
+    // A no-op once the upload completed or was aborted; covers a complete racing this delete.
+    await uploads.abort(video.rawKey, video.uploadId);
+    await uploads.remove(video.rawKey);
+    await media.removePrefix(MediaLayout.prefix(id));
+    await videos.remove(id, callerId);
+    await media.removePrefix(MediaLayout.prefix(id));
+  }
+
+  /**
+   * The caller's videos, newest first, `limit` at a time. `cursor` is the opaque `nextCursor` of
+   * the previous page; one that this API did not issue for this caller is a `ValidationError`.
+   */
+  async listMine(callerId: string, query: { limit: number; cursor?: string | undefined }): Promise<VideoList> {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_PAGE_SIZE) {
+      throw invalid(`limit: must be a whole number 1..${MAX_PAGE_SIZE}`);
+    }
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, callerId);
+    const page = await this.deps.videos.listByOwner(callerId, { limit: query.limit, ...(after ? { after } : {}) });
+    return {
+      items: page.videos.map(summaryOf),
+      ...(page.next ? { nextCursor: encodeCursor(callerId, page.next) } : {}),
+    };
+  }
+
+  private async owned(callerId: string, id: string): Promise<Video> {
+    const video = await this.deps.videos.get(id);
+    if (!video || video.ownerId !== callerId) throw notFound(id);
+    return video;
+  }
+}
+
+/** The request's rules hold here too, whoever calls: at least one field, each within its limits. */
+function validate(request: UpdateVideoRequest): { version?: number } & VideoEdits {
+  const result = UpdateVideoRequest.safeParse(request);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`);
+  throw new ValidationError(details.join('; '), { details });
+}
+
+function checkEditable(video: Video, version: number | undefined): void {
+  if (video.status === 'aborted') {
+    throw new ConflictError('this upload was aborted, so the video cannot be edited; delete it or start a new upload');
+  }
+  if (version !== undefined && video.version !== version) {
+    throw new ConflictError(
+      `video ${video.id} is at version ${video.version}, not ${version}: it changed since you loaded it; reload it and apply your edit again`,
+    );
+  }
+}
+
+export function summaryOf(video: Video): VideoSummary {
+  const { progress, failure } = statusOf(video);
+  return {
+    ...toView(video),
+    progress,
+    ...(failure ? { failure } : {}),
+    ...(video.media ? { durationSeconds: video.media.durationSeconds } : {}),
+  };
+}
+
+/**
+ * A cursor is base64url JSON of the owner and the last item's position. It carries no secret:
+ * the list is always read from the caller's own partition, so at worst a hand-made cursor of
+ * one's own skips to a position in one's own list. A cursor of another user's list is refused
+ * (it would be meaningless here), as is anything that does not decode to this shape.
+ */
+const Cursor = z.strictObject({ o: z.string().min(1), c: z.iso.datetime(), i: VideoId });
+
+function encodeCursor(ownerId: string, position: VideoPosition): string {
+  return Buffer.from(JSON.stringify({ o: ownerId, c: position.createdAt, i: position.id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, callerId: string): VideoPosition {
+  let decoded: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('not base64url');
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  const parsed = Cursor.safeParse(decoded);
+  if (!parsed.success || parsed.data.o !== callerId) throw invalidCursor();
+  return { createdAt: parsed.data.c, id: parsed.data.i };
+}
+
+const invalidCursor = () =>
+  invalid('cursor: is not a nextCursor this API returned for your videos; omit it to start from the first page');
+
+function invalid(detail: string): ValidationError {
+  return new ValidationError(detail, { details: [detail] });
+}
