@@ -1,9 +1,10 @@
 import { Tags, type App, type Environment } from 'aws-cdk-lib';
 import { FeaturePlan } from 'aws-cdk-lib/aws-cognito';
+import { Env, PlaybackConfig } from '#contracts/env';
 import { featureFlags } from '#lib/feature-flags';
 import { StackNames } from '#lib/metadata';
 import { applyNag } from '#lib/nag';
-import { ApiStack } from '#lib/stacks/api-stack';
+import { ApiStack, type DeliveryOptions } from '#lib/stacks/api-stack';
 import { AuthStack } from '#lib/stacks/auth-stack';
 import { DataStack } from '#lib/stacks/data-stack';
 import { PipelineStack } from '#lib/stacks/pipeline-stack';
@@ -34,6 +35,12 @@ export const ContextKeys = {
   ladderRungs: 'ladderRungs',
   /** Chunks transcoded at once (the Map's MaxConcurrency); 0 (default) for no limit of ours. */
   chunkConcurrency: 'chunkConcurrency',
+  /** A custom domain for the CDN (web app, API, media), e.g. `video.example.com`; needs `certificateArn`. */
+  domainName: 'domainName',
+  /** ARN of an ACM certificate in us-east-1 covering `domainName`; needs `domainName`. */
+  certificateArn: 'certificateArn',
+  /** Lifetime of signed playback URLs beyond the video's duration, seconds (default 7200). */
+  playbackTtlSeconds: 'playbackTtlSeconds',
 } as const;
 
 /** Options of {@link buildApp}; each one overrides its context key. */
@@ -60,6 +67,17 @@ export interface BuildAppOptions {
    * else the pipeline's default (ffmpeg, 6 s, 60 s, no limit)
    */
   readonly pipeline?: PipelineOptions;
+  /**
+   * CDN options.
+   * @default - context `domainName` with `certificateArn`, `playbackTtlSeconds`; else the
+   * `*.cloudfront.net` name, `PlaybackDefaults.ttlSeconds`, and `web/dist` (built when missing)
+   */
+  readonly delivery?: DeliveryOptions;
+  /**
+   * The web app's production build (a folder with `index.html`); overrides `delivery.webAppDir`.
+   * @default - `web/dist`, built with `npm run build:web` when missing
+   */
+  readonly webAppDir?: string;
   /**
    * Account and region of every stack. The region must be concrete: a TableV2 encrypted with a
    * customer-managed key renders its per-replica key by region.
@@ -101,6 +119,7 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
   const cognitoFeaturePlan = opts.cognitoFeaturePlan ?? parseFeaturePlan(app.node.tryGetContext(ContextKeys.cognitoFeaturePlan));
   const uploads = opts.uploads ?? parseUploadLimits(app);
   const pipelineOptions = opts.pipeline ?? parsePipelineOptions(app);
+  const delivery = { ...(opts.delivery ?? parseDeliveryContext(app)), ...(opts.webAppDir ? { webAppDir: opts.webAppDir } : {}) };
   const env = opts.env ?? {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
@@ -119,14 +138,19 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
     env,
     table: data.videos.table,
     rawBucket: data.buckets.raw,
+    mediaBucket: data.buckets.media,
     userPool: auth.accounts.userPool,
+    userPoolClient: auth.accounts.client,
+    playbackKey: data.playbackKey.secret,
+    cdnLogBucket: data.buckets.cdnLogs,
     workflow: pipeline.workflow.stateMachine,
     allowedOrigins,
     uploads,
+    delivery,
   });
   // Explicit, so grants on the data stack's keys know the consumer depends on the producer.
   pipeline.addStackDependency(data, 'grants on the table, the buckets and the raw bucket key');
-  api.addStackDependency(data, 'grants on the table and raw bucket keys');
+  api.addStackDependency(data, 'grants on the table, the raw bucket and playback keys; CloudFront reads the media bucket');
   api.addStackDependency(auth, 'the authorizer trusts the user pool');
   api.addStackDependency(pipeline, 'the complete-upload route starts the workflow');
 
@@ -232,6 +256,36 @@ function parsePipelineOptions(app: App): PipelineOptions {
     ladderRungs: parseRungs(app.node.tryGetContext(ContextKeys.ladderRungs)),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PipelineOptions;
+}
+
+/** Reads the CDN options from context; a bad value fails synth with the key's name. */
+function parseDeliveryContext(app: App): DeliveryOptions {
+  const text = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value).trim();
+  };
+  const domainName = text(ContextKeys.domainName);
+  const certificateArn = text(ContextKeys.certificateArn);
+  if ((domainName === undefined) !== (certificateArn === undefined)) {
+    throw new Error(`context ${ContextKeys.domainName} and ${ContextKeys.certificateArn}: give both (a custom domain needs its certificate) or neither`);
+  }
+  if (domainName !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domainName)) {
+    throw new Error(`context ${ContextKeys.domainName}: "${domainName}" is not a domain name`);
+  }
+  if (certificateArn !== undefined && !/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(certificateArn)) {
+    throw new Error(`context ${ContextKeys.certificateArn}: expected an ACM certificate ARN in us-east-1 (CloudFront only uses those), got "${certificateArn}"`);
+  }
+  const ttl = text(ContextKeys.playbackTtlSeconds);
+  let playbackTtlSeconds: number | undefined;
+  if (ttl !== undefined) {
+    const parsed = PlaybackConfig.shape[Env.playbackTtlSeconds].safeParse(ttl);
+    if (!parsed.success) throw new Error(`context ${ContextKeys.playbackTtlSeconds}: expected whole seconds from 60 to 604800, got "${ttl}"`);
+    playbackTtlSeconds = parsed.data;
+  }
+  return {
+    ...(domainName && certificateArn ? { domain: { domainName, certificateArn } } : {}),
+    ...(playbackTtlSeconds !== undefined ? { playbackTtlSeconds } : {}),
+  };
 }
 
 /** `1080p,720p` or a JSON array → rung names; each must be one of the ladder's. */

@@ -33,6 +33,16 @@ export const ResourceRole = {
   rawBucket: 'RawBucket',
   mediaBucket: 'MediaBucket',
   accessLogsBucket: 'AccessLogsBucket',
+  /** CloudFront standard logs. */
+  cdnLogsBucket: 'CdnLogsBucket',
+  /** The web app's build, served by the CDN. */
+  webAppBucket: 'WebAppBucket',
+  /** The Secrets Manager secret holding the playback signing key (`{"kid","key"}`). */
+  playbackKey: 'PlaybackKey',
+  /** The CloudFront KeyValueStore holding the edge's copy of the playback signing key. */
+  playbackKeyStore: 'PlaybackKeyStore',
+  /** The CloudFront distribution (web app, `/api/*`, `/v/*`). */
+  distribution: 'Distribution',
   userPool: 'UserPool',
   userPoolClient: 'UserPoolClient',
   restApi: 'RestApi',

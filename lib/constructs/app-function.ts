@@ -2,14 +2,16 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime, Tracing, ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Env, type EnvName } from '#contracts/env';
+import { MediaLayout } from '#contracts/workflow';
 import { Metadata } from '#lib/metadata';
 import { acknowledgeResource } from '#lib/nag';
 
@@ -32,14 +34,34 @@ export type TableAccess = 'read' | 'readWrite';
  * - `read`: GetObject/HeadObject (`s3:GetObject`, `kms:Decrypt`).
  * - `listParts`: ListParts (`s3:ListMultipartUploadParts`).
  * - `abort`: AbortMultipartUpload (`s3:AbortMultipartUpload`).
+ * - `delete`: DeleteObject (`s3:DeleteObject`); the bucket is versioned, so this leaves a delete
+ *   marker and the original expires with the noncurrent versions.
  */
-export type RawBucketAccess = 'upload' | 'read' | 'listParts' | 'abort';
+export type RawBucketAccess = 'upload' | 'read' | 'listParts' | 'abort' | 'delete';
 
 const rawBucketActions: Record<RawBucketAccess, readonly string[]> = {
   upload: ['s3:PutObject', 'kms:GenerateDataKey', 'kms:Decrypt'],
   read: ['s3:GetObject', 'kms:Decrypt'],
   listParts: ['s3:ListMultipartUploadParts'],
   abort: ['s3:AbortMultipartUpload'],
+  delete: ['s3:DeleteObject'],
+};
+
+/** Keys the platform may touch in the media bucket: everything under `videos/<id>/`. */
+export const MEDIA_KEYS = `${MediaLayout.prefix('*')}*`;
+
+/**
+ * How a function uses the media bucket, always within `videos/*`:
+ * - `read`: GetObject; `write`: PutObject (and AbortMultipartUpload for multipart writes);
+ * - `delete`: DeleteObject (also what DeleteObjects checks per key);
+ * - `list`: ListBucket, only for prefixes under `videos/`.
+ */
+export type MediaBucketAccess = 'read' | 'write' | 'delete' | 'list';
+
+const mediaObjectActions: Record<Exclude<MediaBucketAccess, 'list'>, readonly string[]> = {
+  read: ['s3:GetObject'],
+  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  delete: ['s3:DeleteObject'],
 };
 
 /** Props of {@link AppFunction}: a `NodejsFunction` whose house defaults are fixed here. */
@@ -164,6 +186,40 @@ export class AppFunction extends NodejsFunction {
       'Object keys are derived from video ids created at run time; access stays within this one bucket and to the listed actions.',
     );
     return grant;
+  }
+
+  /**
+   * Grants `access` to the media bucket's `videos/*` keys only, and sets `Env.mediaBucket`. `list`
+   * is ListBucket restricted to prefixes under `videos/` (no bucket grant takes a condition).
+   */
+  public useMediaBucket(bucket: IBucket, ...access: MediaBucketAccess[]): this {
+    if (access.length === 0) throw new Error(`${this.node.path}: useMediaBucket needs at least one access`);
+    this.setEnv(Env.mediaBucket, bucket.bucketName);
+    const actions = [...new Set(access.flatMap((a) => (a === 'list' ? [] : mediaObjectActions[a])))];
+    if (actions.length > 0) {
+      BucketGrants.fromBucket(bucket).actionsOnObjectKeys(this, MEDIA_KEYS, ...actions);
+      acknowledgeResource(
+        this,
+        'AwsSolutions-IAM5',
+        `${bucket.bucketArn}/${MEDIA_KEYS}`,
+        'Media keys are videos/<video id>/…, ids created at run time; access stays under videos/ of the media bucket and to the listed actions.',
+      );
+    }
+    if (access.includes('list')) {
+      Grant.addToPrincipal({
+        grantee: this,
+        actions: ['s3:ListBucket'],
+        resourceArns: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [MEDIA_KEYS] } },
+      });
+    }
+    return this;
+  }
+
+  /** Grants reading a secret's value (and decrypting it) and sets `name` to the secret's ARN. */
+  public useSecret(name: EnvName, secret: ISecret): Grant {
+    this.setEnv(name, secret.secretArn);
+    return secret.grantRead(this);
   }
 
   private acknowledgeTableFindings(table: ITableV2, access: TableAccess): void {

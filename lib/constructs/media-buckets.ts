@@ -1,5 +1,5 @@
-import { Duration, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
-import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Aws, Duration, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
+import { ServicePrincipal, type Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -11,6 +11,7 @@ import {
   type BucketProps,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { MEDIA_KEYS } from '#lib/constructs/app-function';
 import { Metadata, ResourceRole } from '#lib/metadata';
 
 /** Props of {@link MediaBuckets}. */
@@ -31,7 +32,7 @@ export interface MediaBucketsProps {
    */
   readonly rawNoncurrentVersionExpiration?: Duration;
   /**
-   * How long S3 server access logs are kept.
+   * How long S3 server access logs and CloudFront standard logs are kept.
    * @default Duration.days(365)
    */
   readonly accessLogsExpiration?: Duration;
@@ -50,18 +51,31 @@ export interface MediaBucketsProps {
  * - `media`: what the pipeline derives (renditions, manifests, thumbnails), served through
  *   CloudFront. SSE-S3, unversioned: it can be rebuilt from `raw`, and CloudFront origin access to
  *   an SSE-KMS bucket needs the key policy to name the distribution (a data↔delivery stack cycle)
- *   plus a KMS call per cache miss.
- * - `accessLogs`: S3 server access logs of both (SSE-S3: log delivery cannot use SSE-KMS).
- * All block public access, deny non-TLS requests, own their objects, and abort incomplete
- * multipart uploads after a day.
+ *   plus a KMS call per cache miss. Its policy lets CloudFront (origin access control) read
+ *   `videos/*` for this account's distributions — see {@link MediaBuckets.media}.
+ * - `accessLogs`: S3 server access logs of all the others (SSE-S3: log delivery cannot use SSE-KMS).
+ * - `cdnLogs`: CloudFront standard logs. The only bucket with ACLs enabled (bucket owner
+ *   preferred): standard logging writes each file with an ACL granting CloudFront's log delivery.
+ * All block public access, deny non-TLS requests, and abort incomplete multipart uploads after a day.
  */
 export class MediaBuckets extends Construct {
   /** Original uploads (construct id `Raw`; never renamed). */
   public readonly raw: Bucket;
-  /** Derived media served by the CDN (construct id `Media`; never renamed). */
+  /**
+   * Derived media served by the CDN (construct id `Media`; never renamed).
+   *
+   * CloudFront reads it through origin access control, which needs a bucket-policy statement for
+   * the `cloudfront.amazonaws.com` principal. CDK's OAC origin would write one naming the
+   * distribution's ARN, but the distribution lives in the api stack, which depends on this one:
+   * the policy would reference it back (a cycle). So the grant is made here, for any distribution
+   * of this account (`AWS:SourceArn` `distribution/*` and `AWS:SourceAccount`), on `videos/*` and
+   * GetObject only, and the origin is built on an imported bucket that does not touch the policy.
+   */
   public readonly media: Bucket;
-  /** Server access logs of `raw` and `media` (construct id `AccessLogs`; never renamed). */
+  /** Server access logs of the other buckets (construct id `AccessLogs`; never renamed). */
   public readonly accessLogs: Bucket;
+  /** CloudFront standard logs (construct id `CdnLogs`; never renamed). */
+  public readonly cdnLogs: Bucket;
   /** The key `raw` is encrypted with. */
   public readonly rawEncryptionKey: IKey;
 
@@ -141,6 +155,26 @@ export class MediaBuckets extends Construct {
       ],
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
+    this.media.grants.actionsOnObjectKeys(
+      new ServicePrincipal('cloudfront.amazonaws.com').withConditions({
+        StringEquals: { 'AWS:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'AWS:SourceArn': `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*` },
+      }),
+      MEDIA_KEYS,
+      's3:GetObject',
+    );
+
+    this.cdnLogs = new Bucket(this, 'CdnLogs', {
+      ...common,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'cdn-logs/',
+      lifecycleRules: [
+        { id: 'expire-logs', expiration: props.accessLogsExpiration ?? Duration.days(365) },
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
 
     // Object Created events go to EventBridge (the pipeline's trigger). Set on the bucket itself,
     // an in-place update: the L2 `eventBridgeEnabled` prop would add a custom resource and its
@@ -154,6 +188,7 @@ export class MediaBuckets extends Construct {
       [this.raw, ResourceRole.rawBucket],
       [this.media, ResourceRole.mediaBucket],
       [this.accessLogs, ResourceRole.accessLogsBucket],
+      [this.cdnLogs, ResourceRole.cdnLogsBucket],
     ] as const) {
       (bucket.node.defaultChild as CfnResource).addMetadata(Metadata.resource, role);
     }

@@ -1,10 +1,10 @@
 import { Aws, Duration, RemovalPolicy, Size, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Chain,
   DefinitionBody,
@@ -27,7 +27,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { Env, type EnvName } from '#contracts/env';
 import { MediaLayout, PermanentErrors, StateNames, TaskHandlers } from '#contracts/workflow';
-import { AppFunction } from '#lib/constructs/app-function';
+import { AppFunction, MEDIA_KEYS, type MediaBucketAccess } from '#lib/constructs/app-function';
 import { FfmpegLayerPaths } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames, MediaConvertTranscoder } from '#lib/constructs/mediaconvert-transcoder';
 import { Metadata, type WorkflowMetadata } from '#lib/metadata';
@@ -36,8 +36,8 @@ import { acknowledgeResource } from '#lib/nag';
 /** Which engine turns the source into the ladder. */
 export type Transcoder = WorkflowMetadata['transcoder'];
 
-/** Keys the pipeline may write or delete in the media bucket: everything under `videos/<id>/`. */
-export const MEDIA_KEYS = `${MediaLayout.prefix('*')}*`;
+/** Keys the pipeline may write or delete in the media bucket (defined beside `AppFunction.useMediaBucket`). */
+export { MEDIA_KEYS } from '#lib/constructs/app-function';
 
 /**
  * Errors retried with backoff. `States.TaskFailed` matches every error a task raises except a
@@ -322,7 +322,7 @@ export class TranscodeWorkflow extends Construct {
     if (spec.ffmpeg) fn.setEnv(Env.ffmpegPath, FfmpegLayerPaths.ffmpeg).setEnv(Env.ffprobePath, FfmpegLayerPaths.ffprobe);
     if (spec.writesTable) fn.useTable(table, 'readWrite');
     if (spec.readsRaw) fn.useRawBucket(rawBucket, 'read');
-    if (spec.media) useMediaBucket(fn, mediaBucket, ...spec.media);
+    if (spec.media) fn.useMediaBucket(mediaBucket, ...spec.media);
 
     (fn.node.defaultChild as CfnResource).addMetadata(Metadata.workflowTask, state);
     Validations.of(fn).acknowledge(
@@ -369,8 +369,6 @@ export class TranscodeWorkflow extends Construct {
   }
 }
 
-type MediaAccess = 'read' | 'write' | 'delete' | 'list';
-
 /** What a task's function is sized for and may touch (least privilege: nothing unlisted). */
 interface TaskSpec {
   readonly module: string;
@@ -383,7 +381,7 @@ interface TaskSpec {
   /** Reads originals (GetObject and the raw key). */
   readonly readsRaw?: boolean;
   /** Access to `videos/*` of the media bucket. */
-  readonly media?: readonly MediaAccess[];
+  readonly media?: readonly MediaBucketAccess[];
 }
 
 /** Every Lambda task of the workflow, by state name. */
@@ -423,34 +421,3 @@ export function withRetries<T extends TaskStateBase>(task: T): T {
   return task;
 }
 
-const mediaObjectActions: Record<Exclude<MediaAccess, 'list'>, readonly string[]> = {
-  read: ['s3:GetObject'],
-  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
-  delete: ['s3:DeleteObject'],
-};
-
-/**
- * Grants `access` to the media bucket's `videos/*` keys only, and sets `Env.mediaBucket`. `list`
- * is ListBucket restricted to prefixes under `videos/`.
- */
-function useMediaBucket(fn: AppFunction, bucket: IBucket, ...access: MediaAccess[]): void {
-  fn.setEnv(Env.mediaBucket, bucket.bucketName);
-  const actions = [...new Set(access.flatMap((a) => (a === 'list' ? [] : mediaObjectActions[a])))];
-  if (actions.length > 0) {
-    BucketGrants.fromBucket(bucket).actionsOnObjectKeys(fn, MEDIA_KEYS, ...actions);
-    acknowledgeResource(
-      fn,
-      'AwsSolutions-IAM5',
-      `${bucket.bucketArn}/${MEDIA_KEYS}`,
-      'Media keys are videos/<video id>/…, ids created at run time; access stays under videos/ of the media bucket and to the listed actions.',
-    );
-  }
-  if (access.includes('list')) {
-    Grant.addToPrincipal({
-      grantee: fn,
-      actions: ['s3:ListBucket'],
-      resourceArns: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [MEDIA_KEYS] } },
-    });
-  }
-}

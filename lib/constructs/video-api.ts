@@ -13,17 +13,18 @@ import {
   type IResource,
   type RequestValidator,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { IUserPool } from 'aws-cdk-lib/aws-cognito';
+import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Env, UploadDefaults } from '#contracts/env';
+import { Env, PlaybackDefaults, UploadDefaults } from '#contracts/env';
 import { routes, type Route, type RouteId } from '#contracts/routes';
-import { AppFunction, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
+import { AppFunction, type MediaBucketAccess, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
 import { Metadata, ResourceRole } from '#lib/metadata';
 
 /** Upload limits handed to the upload routes as env vars; each defaults to `UploadDefaults`. */
@@ -44,8 +45,12 @@ export interface VideoApiProps {
   readonly table: ITableV2;
   /** The bucket originals are uploaded to. */
   readonly rawBucket: IBucket;
-  /** The user pool whose ID tokens the authorizer accepts. */
+  /** The bucket the pipeline publishes media to (deleting a video removes its media). */
+  readonly mediaBucket: IBucket;
+  /** The user pool whose ID tokens the authorizer (and each optional-auth handler) accepts. */
   readonly userPool: IUserPool;
+  /** The app client ID tokens are issued to; optional-auth handlers check a token's audience. */
+  readonly userPoolClient: IUserPoolClient;
   /**
    * The transcode workflow the CompleteUpload route starts (`states:StartExecution`,
    * `Env.workflowArn`).
@@ -90,14 +95,33 @@ export interface VideoApiProps {
   readonly logEncryptionKey?: IKey;
 }
 
-/** What each route may touch. A route added to the table fails to compile until it is listed here. */
+/** Where playback URLs point and how they are signed: bound by {@link VideoApi.usePlayback}. */
+export interface PlaybackBinding {
+  /** Base URL of the CDN, e.g. `https://d111.cloudfront.net` (`Env.cdnUrl`). */
+  readonly cdnUrl: string;
+  /** The `{"kid","key"}` secret playback URLs are signed with (`Env.playbackKeySecret`, read). */
+  readonly signingKey: ISecret;
+  /**
+   * Lifetime of signed URLs beyond the video's duration, seconds (`Env.playbackTtlSeconds`).
+   * @default PlaybackDefaults.ttlSeconds
+   */
+  readonly ttlSeconds?: number;
+}
+
+/**
+ * What each route may touch. A route added to the table fails to compile until it is listed here.
+ * `auth: 'optional'` routes also get the user pool's ids (from the route table, not from here).
+ */
 interface RouteAccess {
   readonly table: TableAccess;
   readonly raw?: readonly RawBucketAccess[];
+  readonly media?: readonly MediaBucketAccess[];
   /** Whether the route reads the upload limits (`Env.upload*`). */
   readonly uploadConfig?: boolean;
   /** Whether the route starts the transcode workflow. */
   readonly startsWorkflow?: boolean;
+  /** Whether the route hands out playback URLs: the CDN URL, the signing key (read), their lifetime. */
+  readonly playback?: boolean;
 }
 
 const routeAccess: Record<RouteId, RouteAccess> = {
@@ -107,6 +131,14 @@ const routeAccess: Record<RouteId, RouteAccess> = {
   AbortUpload: { table: 'readWrite', raw: ['abort'], uploadConfig: true },
   GetVideoStatus: { table: 'read' },
   GetVideo: { table: 'read' },
+  GetStream: { table: 'read', playback: true },
+  UpdateVideo: { table: 'readWrite' },
+  // Summaries carry no media URLs (`VideoSummary`), so listing needs no signing key; set
+  // `playback: true` here once it hands out poster URLs.
+  ListMyVideos: { table: 'read' },
+  // An open multipart upload, the original (a delete marker: the raw bucket is versioned), and
+  // every published file under videos/<id>/.
+  DeleteVideo: { table: 'readWrite', raw: ['abort', 'delete'], media: ['list', 'delete'] },
 };
 
 /** Headers a browser may send to the API. */
@@ -115,8 +147,10 @@ const corsAllowHeaders = ['Authorization', 'Content-Type', 'If-None-Match', 'If-
 /**
  * The public REST API, built from the one route table (`#contracts/routes`): one `AppFunction`
  * per route with exactly the access that route needs, a Cognito user-pool authorizer on every
- * `auth: 'user'` route (ID tokens), stage throttling, JSON access logs in an encrypted log group,
+ * `auth: 'user'` route (ID tokens), no authorizer on `auth: 'optional'` routes (their handlers
+ * verify a token when one is sent), stage throttling, JSON access logs in an encrypted log group,
  * execution logs, X-Ray tracing, path-parameter validation, and CORS (preflight and gateway errors).
+ * Routes that hand out playback URLs are bound to the CDN with {@link VideoApi.usePlayback}.
  *
  * Each route function carries `Metadata.route` (the route id) on its `AWS::Lambda::Function`, so
  * local mode finds a route's environment in the synthesized template.
@@ -130,12 +164,19 @@ export class VideoApi extends Construct {
   public readonly accessLogs: LogGroup;
   /** The key the API's log groups are encrypted with. */
   public readonly logEncryptionKey: IKey;
+  /**
+   * The stage name, as a literal: a CloudFront origin in this stack must not reference the stage
+   * resource, which depends (through the deployment) on every route function.
+   */
+  public readonly stageName: string;
+  private playbackBound = false;
 
   constructor(scope: Construct, id: string, props: VideoApiProps) {
     super(scope, id);
     const allowedOrigins = [...(props.allowedOrigins ?? ['*'])];
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const limits = { ...UploadDefaults, ...props.uploads };
+    this.stageName = props.stageName ?? 'prod';
 
     this.logEncryptionKey = props.logEncryptionKey ?? this.createLogKey();
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -150,7 +191,7 @@ export class VideoApi extends Construct {
       // Execution logs need the account-level API Gateway CloudWatch role.
       cloudWatchRole: true,
       deployOptions: {
-        stageName: props.stageName ?? 'prod',
+        stageName: this.stageName,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
@@ -188,9 +229,13 @@ export class VideoApi extends Construct {
         id: 'Serverless-LambdaDLQ',
         reason: 'API Gateway invokes route functions synchronously and gets every error back; a DLQ only receives failed asynchronous invocations.',
       });
-      const access = routeAccess[route.id];
+      const access: RouteAccess = routeAccess[route.id];
       fn.useTable(props.table, access.table);
       if (access.raw) fn.useRawBucket(props.rawBucket, ...access.raw);
+      if (access.media) fn.useMediaBucket(props.mediaBucket, ...access.media);
+      if (route.auth === 'optional') {
+        fn.setEnv(Env.userPoolId, props.userPool.userPoolId).setEnv(Env.userPoolClientId, props.userPoolClient.userPoolClientId);
+      }
       if (access.startsWorkflow && props.workflow) {
         fn.setEnv(Env.workflowArn, props.workflow.stateMachineArn);
         props.workflow.grantStartExecution(fn);
@@ -210,6 +255,12 @@ export class VideoApi extends Construct {
       methodsByResource.set(resource, methods);
     }
     this.functions = functions as Record<RouteId, AppFunction>;
+    this.node.addValidation({
+      validate: () =>
+        !this.playbackBound && routes.some((r) => routeAccess[r.id].playback)
+          ? ['VideoApi.usePlayback was never called: the routes that hand out playback URLs have no CDN URL or signing key']
+          : [],
+    });
 
     for (const [resource, methods] of methodsByResource) {
       const preflight = resource.addCorsPreflight({
@@ -239,6 +290,22 @@ export class VideoApi extends Construct {
     );
   }
 
+  /**
+   * Binds the routes that hand out playback URLs (`playback: true`) to the CDN: sets `Env.cdnUrl`,
+   * `Env.playbackKeySecret` and `Env.playbackTtlSeconds`, and grants reading the signing key. A
+   * method rather than a prop because the CDN fronts this API, so it is built after it.
+   */
+  public usePlayback(binding: PlaybackBinding): void {
+    if (this.playbackBound) throw new Error(`${this.node.path}: usePlayback was already called`);
+    this.playbackBound = true;
+    for (const route of routes.filter((r) => routeAccess[r.id].playback)) {
+      this.functions[route.id]
+        .setEnv(Env.cdnUrl, binding.cdnUrl)
+        .setEnv(Env.playbackTtlSeconds, binding.ttlSeconds ?? PlaybackDefaults.ttlSeconds)
+        .useSecret(Env.playbackKeySecret, binding.signingKey);
+    }
+  }
+
   /** The stage's invoke URL (ends with `/`). */
   public get url(): string {
     return this.api.url;
@@ -259,7 +326,14 @@ export class VideoApi extends Construct {
       requestValidator: validator,
       requestParameters: Object.fromEntries(pathParameters(route.path).map((p) => [`method.request.path.${p}`, true])),
     });
-    if (!user) acknowledgeUnauthenticated(method, `Route ${route.id} is public by the route table (auth: 'public').`);
+    if (route.auth === 'optional') {
+      acknowledgeUnauthenticated(
+        method,
+        `Route ${route.id} has optional auth by the route table: anyone may call it, and its handler verifies an ID token when one is sent (an API Gateway authorizer cannot be optional).`,
+      );
+    } else if (!user) {
+      acknowledgeUnauthenticated(method, `Route ${route.id} is public by the route table (auth: 'public').`);
+    }
   }
 
   private createLogKey(): Key {

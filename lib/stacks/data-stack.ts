@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { MediaBuckets } from '#lib/constructs/media-buckets';
+import { PlaybackSigningKey } from '#lib/constructs/playback-key';
 import { VideoTable } from '#lib/constructs/video-table';
 
 /** Props of {@link DataStack}. */
@@ -13,22 +14,25 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * Everything stateful: the single table and the media buckets with their keys. All retained; the
- * construct ids below are part of each resource's identity and never change.
+ * Everything stateful: the single table, the buckets with their keys, and the playback signing
+ * key. All retained; the construct ids below are part of each resource's identity and never change.
  */
 export class DataStack extends Stack {
   public readonly videos: VideoTable;
   public readonly buckets: MediaBuckets;
+  public readonly playbackKey: PlaybackSigningKey;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     const { allowedOrigins, ...stackProps } = props;
-    super(scope, id, { description: 'vodstack: table, buckets and their keys (retained)', ...stackProps });
+    super(scope, id, { description: 'vodstack: table, buckets, their keys and the playback signing key (retained)', ...stackProps });
 
     this.videos = new VideoTable(this, 'VideoTable');
     this.buckets = new MediaBuckets(this, 'MediaBuckets', { allowedOrigins });
+    this.playbackKey = new PlaybackSigningKey(this, 'PlaybackKey');
 
     new CfnOutput(this, 'TableName', { value: this.videos.table.tableName });
     new CfnOutput(this, 'RawBucketName', { value: this.buckets.raw.bucketName });
     new CfnOutput(this, 'MediaBucketName', { value: this.buckets.media.bucketName });
+    new CfnOutput(this, 'PlaybackKeySecretArn', { value: this.playbackKey.secret.secretArn });
   }
 }

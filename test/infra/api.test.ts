@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Env, UploadDefaults } from '#contracts/env';
+import { Env, PlaybackDefaults, UploadDefaults } from '#contracts/env';
 import { routes } from '#contracts/routes';
 import { Metadata } from '#lib/metadata';
 import {
@@ -44,6 +44,26 @@ describe('VideoApi routes', () => {
       const method = findMethod(route.method, route.path)!;
       expect(method.Properties!.AuthorizationType, route.id).toBe('COGNITO_USER_POOLS');
       expect(method.Properties!.AuthorizerId, route.id).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  it('puts no authorizer on optional-auth routes, and hands their functions the user pool to verify a sent token', () => {
+    const optional = routes.filter((r) => r.auth === 'optional');
+    expect(optional.map((r) => r.id).sort()).toEqual(['GetStream', 'GetVideo']);
+    for (const route of optional) {
+      const method = findMethod(route.method, route.path)!;
+      expect(method.Properties!.AuthorizationType, route.id).toBe('NONE');
+      expect(method.Properties!.AuthorizerId, route.id).toBeUndefined();
+      const [, fn] = routeFunctions(synth.api).get(route.id)!;
+      const vars = fn.Properties!.Environment.Variables as Record<string, any>;
+      expect(vars[Env.userPoolId]['Fn::GetStackOutput'], route.id).toMatchObject({ StackName: 'Vodstack-Auth' });
+      expect(vars[Env.userPoolClientId]['Fn::GetStackOutput'], route.id).toMatchObject({ StackName: 'Vodstack-Auth' });
+      expect(vars[Env.userPoolId]).not.toEqual(vars[Env.userPoolClientId]);
+    }
+    // Routes with an authorizer do not need the ids.
+    for (const route of routes.filter((r) => r.auth === 'user')) {
+      const [, fn] = routeFunctions(synth.api).get(route.id)!;
+      expect(fn.Properties!.Environment.Variables[Env.userPoolId], route.id).toBeUndefined();
     }
   });
 
@@ -147,8 +167,8 @@ describe('route functions', () => {
     }
   });
 
-  it('get the table name, and the raw bucket only where they use it, from names in #contracts/env', () => {
-    const rawRoutes = new Set(['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload']);
+  it('get the table name, and the buckets only where they use them, from names in #contracts/env', () => {
+    const rawRoutes = new Set(['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload', 'DeleteVideo']);
     for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
       const vars = fn.Properties!.Environment.Variables as Record<string, unknown>;
       expect(vars[Env.tableName], routeId).toEqual({
@@ -156,7 +176,33 @@ describe('route functions', () => {
       });
       if (rawRoutes.has(routeId)) expect(vars[Env.rawBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
       else expect(vars[Env.rawBucket], routeId).toBeUndefined();
+      if (routeId === 'DeleteVideo') expect(vars[Env.mediaBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+      else expect(vars[Env.mediaBucket], routeId).toBeUndefined();
     }
+  });
+
+  it('give GetStream, and no other route, the CDN URL, the signing key and the URL lifetime', () => {
+    const [distributionId] = onlyResource(synth.api, 'AWS::CloudFront::Distribution');
+    for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
+      const vars = fn.Properties!.Environment.Variables as Record<string, unknown>;
+      if (routeId !== 'GetStream') {
+        for (const name of [Env.cdnUrl, Env.playbackKeySecret, Env.playbackTtlSeconds]) expect(vars[name], `${routeId} ${name}`).toBeUndefined();
+        continue;
+      }
+      expect(vars[Env.cdnUrl]).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] });
+      expect(vars[Env.playbackKeySecret]).toEqual({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }) });
+      expect(vars[Env.playbackTtlSeconds]).toBe(String(PlaybackDefaults.ttlSeconds));
+    }
+  });
+
+  it('take the CDN URL from a custom domain and the URL lifetime from context', () => {
+    const custom = synthesize({
+      domainName: 'video.example.com',
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000',
+      playbackTtlSeconds: '900',
+    });
+    const [, [, fn]] = [...routeFunctions(custom.api)].find(([id]) => id === 'GetStream')!;
+    expect(fn.Properties!.Environment.Variables).toMatchObject({ [Env.cdnUrl]: 'https://video.example.com', [Env.playbackTtlSeconds]: '900' });
   });
 
   it('get the upload limits, defaulting to UploadDefaults', () => {
@@ -171,7 +217,9 @@ describe('route functions', () => {
 
   it('set no env var outside #contracts/env but the runtime NODE_OPTIONS', () => {
     const allowed = new Set<string>([...Object.values(Env), 'NODE_OPTIONS']);
-    for (const fn of Object.values(resourcesOfType(synth.api, 'AWS::Lambda::Function'))) {
+    const ours = Object.values(resourcesOfType(synth.api, 'AWS::Lambda::Function')).filter((fn) => fn.Metadata?.[Metadata.handler]);
+    expect(ours.length).toBeGreaterThan(routes.length); // the routes and the key sync function
+    for (const fn of ours) {
       for (const name of Object.keys(fn.Properties!.Environment?.Variables ?? {})) expect(allowed).toContain(name);
     }
   });

@@ -10,7 +10,7 @@ describe('buildApp', () => {
     synth = synthesize();
   });
 
-  it('creates the data, auth and api stacks under their fixed names', () => {
+  it('creates the data, auth and api stacks under their fixed names, the api stack after the data stack', () => {
     const { stacks } = synth;
     expect([stacks.data.stackName, stacks.auth.stackName, stacks.api.stackName]).toEqual([
       StackNames.data,
@@ -50,6 +50,27 @@ describe('buildApp', () => {
     const { api } = synthesize({ '@aws-cdk/core:defaultCrossStackReferences': 'strong' });
     const fn = Object.values(resourcesOfType(api, 'AWS::Lambda::Function'))[0]!;
     expect(JSON.stringify(fn.Properties!.Environment.Variables)).toContain('Fn::ImportValue');
+  });
+});
+
+describe('CDN context', () => {
+  const certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000';
+
+  it('needs domainName and certificateArn together', () => {
+    expect(() => synthesize({ domainName: 'video.example.com' })).toThrow(/domainName and certificateArn: give both/);
+    expect(() => synthesize({ certificateArn })).toThrow(/domainName and certificateArn: give both/);
+  });
+
+  it('refuses a certificate outside us-east-1, which CloudFront cannot use', () => {
+    expect(() => synthesize({ domainName: 'video.example.com', certificateArn: certificateArn.replace('us-east-1', 'eu-west-1') })).toThrow(
+      /certificateArn: expected an ACM certificate ARN in us-east-1/,
+    );
+  });
+
+  it('refuses a URL lifetime that the stream function would refuse at run time', () => {
+    for (const ttl of ['30', '604801', '1.5', 'soon']) {
+      expect(() => synthesize({ playbackTtlSeconds: ttl }), ttl).toThrow(/playbackTtlSeconds: expected whole seconds from 60 to 604800/);
+    }
   });
 });
 

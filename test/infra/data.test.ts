@@ -70,23 +70,27 @@ describe('VideoTable', () => {
 });
 
 describe('MediaBuckets', () => {
-  it('has raw, media and access-log buckets, all retained', () => {
-    for (const role of [ResourceRole.rawBucket, ResourceRole.mediaBucket, ResourceRole.accessLogsBucket]) {
+  it('has raw, media, access-log and CDN-log buckets, all retained', () => {
+    const roles = [ResourceRole.rawBucket, ResourceRole.mediaBucket, ResourceRole.accessLogsBucket, ResourceRole.cdnLogsBucket];
+    for (const role of roles) {
       const [, bucket] = bucketByRole(role);
       expect(bucket.DeletionPolicy).toBe('Retain');
     }
-    expect(Object.keys(resourcesOfType(synth.data, 'AWS::S3::Bucket'))).toHaveLength(3);
+    expect(Object.keys(resourcesOfType(synth.data, 'AWS::S3::Bucket'))).toHaveLength(roles.length);
   });
 
-  it('blocks every kind of public access and owns every object', () => {
-    for (const bucket of Object.values(resourcesOfType(synth.data, 'AWS::S3::Bucket'))) {
+  it('blocks every kind of public access, and disables ACLs but where CloudFront logging needs them', () => {
+    const [cdnLogsId] = bucketByRole(ResourceRole.cdnLogsBucket);
+    for (const [id, bucket] of Object.entries(resourcesOfType(synth.data, 'AWS::S3::Bucket'))) {
       expect(bucket.Properties!.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       });
-      expect(bucket.Properties!.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      // CloudFront standard logging writes each log file with an ACL for its log delivery account.
+      const ownership = id === cdnLogsId ? 'BucketOwnerPreferred' : 'BucketOwnerEnforced';
+      expect(bucket.Properties!.OwnershipControls, id).toEqual({ Rules: [{ ObjectOwnership: ownership }] });
     }
   });
 
@@ -116,7 +120,7 @@ describe('MediaBuckets', () => {
     const keyId = rule.ServerSideEncryptionByDefault.KMSMasterKeyID['Fn::GetAtt'][0] as string;
     expect(resourcesOfType(synth.data, 'AWS::KMS::Key')[keyId]?.Properties?.EnableKeyRotation).toBe(true);
 
-    for (const role of [ResourceRole.mediaBucket, ResourceRole.accessLogsBucket]) {
+    for (const role of [ResourceRole.mediaBucket, ResourceRole.accessLogsBucket, ResourceRole.cdnLogsBucket]) {
       const [, bucket] = bucketByRole(role);
       expect(bucket.Properties!.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
         { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
@@ -147,11 +151,12 @@ describe('MediaBuckets', () => {
     ]);
   });
 
-  it('logs raw and media access into the access-log bucket, which log delivery may write to', () => {
+  it('logs raw, media and CDN-log access into the access-log bucket, which log delivery may write to', () => {
     const [logsId] = bucketByRole(ResourceRole.accessLogsBucket);
     for (const [role, prefix] of [
       [ResourceRole.rawBucket, 'raw/'],
       [ResourceRole.mediaBucket, 'media/'],
+      [ResourceRole.cdnLogsBucket, 'cdn-logs/'],
     ] as const) {
       const [, bucket] = bucketByRole(role);
       expect(bucket.Properties!.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: prefix });
@@ -166,6 +171,32 @@ describe('MediaBuckets', () => {
     });
   });
 
+  it('lets CloudFront (origin access control) read only videos/* of the media bucket, for this account only', () => {
+    const [mediaId] = bucketByRole(ResourceRole.mediaBucket);
+    const policy = Object.values(resourcesOfType(synth.data, 'AWS::S3::BucketPolicy')).find((p) => p.Properties!.Bucket.Ref === mediaId)!;
+    const cloudFront = (policy.Properties!.PolicyDocument.Statement as Record<string, any>[]).filter((s) =>
+      JSON.stringify(s.Principal).includes('cloudfront.amazonaws.com'),
+    );
+    expect(cloudFront).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [mediaId, 'Arn'] }, '/videos/*/*']] },
+        Condition: {
+          StringEquals: { 'AWS:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'AWS:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::', { Ref: 'AWS::AccountId' }, ':distribution/*']] },
+          },
+        },
+      },
+    ]);
+    // No other bucket admits CloudFront.
+    for (const other of Object.values(resourcesOfType(synth.data, 'AWS::S3::BucketPolicy')).filter((p) => p !== policy)) {
+      expect(JSON.stringify(other.Properties!.PolicyDocument)).not.toContain('cloudfront.amazonaws.com');
+    }
+  });
+
   it('takes allowed origins from the allowedOrigins context', () => {
     const custom = synthesize({ allowedOrigins: 'https://app.example.com,https://www.example.com' });
     const raw = Object.values(resourcesOfType(custom.data, 'AWS::S3::Bucket')).find(
@@ -175,5 +206,22 @@ describe('MediaBuckets', () => {
       'https://app.example.com',
       'https://www.example.com',
     ]);
+  });
+});
+
+describe('PlaybackSigningKey', () => {
+  it('is a retained secret whose value Secrets Manager generates as {"kid":"1","key":<64 letters and digits>}', () => {
+    const [, secret] = onlyResource(synth.data, 'AWS::SecretsManager::Secret');
+    expect(secret.Metadata?.[Metadata.resource]).toBe(ResourceRole.playbackKey);
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.UpdateReplacePolicy).toBe('Retain');
+    expect(secret.Properties!.GenerateSecretString).toEqual({
+      SecretStringTemplate: '{"kid":"1"}',
+      GenerateStringKey: 'key',
+      PasswordLength: 64,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+    });
+    expect(secret.Properties!.SecretString).toBeUndefined();
   });
 });

@@ -39,15 +39,15 @@ describe('least privilege', () => {
   });
 
   it('gives read-only routes no write on the table', () => {
-    for (const route of ['GetUpload', 'GetVideoStatus', 'GetVideo'] as const) {
+    for (const route of ['GetUpload', 'GetVideoStatus', 'GetVideo', 'GetStream', 'ListMyVideos'] as const) {
       const dynamo = actionsWithPrefix(statementsOf(route), 'dynamodb:');
       expect(dynamo, route).toContain('dynamodb:GetItem');
       for (const write of tableWrites) expect(dynamo, route).not.toContain(write);
     }
   });
 
-  it('lets the routes that change uploads write the table', () => {
-    for (const route of ['StartUpload', 'CompleteUpload', 'AbortUpload'] as const) {
+  it('lets the routes that change uploads and videos write the table', () => {
+    for (const route of ['StartUpload', 'CompleteUpload', 'AbortUpload', 'UpdateVideo', 'DeleteVideo'] as const) {
       expect(actionsWithPrefix(statementsOf(route), 'dynamodb:'), route).toEqual(expect.arrayContaining(tableWrites));
     }
   });
@@ -60,6 +60,10 @@ describe('least privilege', () => {
       AbortUpload: ['s3:AbortMultipartUpload'],
       GetVideoStatus: [],
       GetVideo: [],
+      GetStream: [],
+      UpdateVideo: [],
+      ListMyVideos: [],
+      DeleteVideo: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket'],
     };
     for (const [route, actions] of Object.entries(expected) as [RouteId, string[]][]) {
       expect(actionsWithPrefix(statementsOf(route), 's3:'), route).toEqual(actions);
@@ -85,8 +89,37 @@ describe('least privilege', () => {
     for (const route of ['StartUpload', 'GetUpload', 'CompleteUpload'] as const) {
       expect(rawKeyActions(route), route).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     }
-    for (const route of ['AbortUpload', 'GetVideoStatus', 'GetVideo'] as const) {
+    for (const route of ['AbortUpload', 'GetVideoStatus', 'GetVideo', 'GetStream', 'UpdateVideo', 'DeleteVideo', 'ListMyVideos'] as const) {
       expect(rawKeyActions(route), route).toEqual([]);
     }
+  });
+
+  it('lets DeleteVideo remove the original and an open upload, and list and delete only videos/* of the media bucket', () => {
+    const statements = statementsOf('DeleteVideo');
+    const on = (action: string) => statements.filter((s) => actionsOf(s).includes(action));
+    for (const action of ['s3:DeleteObject', 's3:AbortMultipartUpload']) {
+      expect(JSON.stringify(on(action).map((s) => s.Resource)), action).toContain('MediaBucketsRaw');
+    }
+    const mediaDeletes = on('s3:DeleteObject').filter((s) => JSON.stringify(s.Resource).includes('MediaBucketsMedia'));
+    expect(mediaDeletes).toHaveLength(1);
+    expect(JSON.stringify(mediaDeletes[0]!.Resource)).toMatch(/"\/videos\/\*\/\*"\]\]\}$/);
+    const [list] = on('s3:ListBucket');
+    expect(on('s3:ListBucket')).toHaveLength(1);
+    expect(JSON.stringify(list!.Resource)).toContain('MediaBucketsMedia');
+    expect(list!.Condition).toEqual({ StringLike: { 's3:prefix': ['videos/*/*'] } });
+    // It never writes media, nor deletes versions of originals.
+    for (const action of ['s3:PutObject', 's3:DeleteObjectVersion', 's3:GetObject']) expect(on(action), action).toEqual([]);
+  });
+
+  it('lets only GetStream among the routes read the playback signing key', () => {
+    const secretReaders = [...routeFunctions(synth.api).keys()].filter((route) =>
+      statementsOf(route as RouteId).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue')),
+    );
+    expect(secretReaders).toEqual(['GetStream']);
+    const reads = statementsOf('GetStream').filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    expect(reads).toHaveLength(1);
+    expect(actionsOf(reads[0]!).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    // The secret's own ARN (from the data stack), not a wildcard.
+    expect(reads[0]!.Resource).toEqual({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }) });
   });
 });

@@ -6,6 +6,17 @@ import { buildApp } from '#lib/app';
 import { nagPacks } from '#lib/nag';
 import { synthesize, type Synthesized } from './support.ts';
 
+const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000';
+
+/** Runs both nag packs over an app that synthesized (synthesis itself fails on an unacknowledged error). */
+function expectNoFindings(app: IConstruct): void {
+  for (const pack of nagPacks(app)) {
+    const report = pack.validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  }
+}
+
 /** Every acknowledgement recorded in the tree: rule id and reason. */
 function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
   return root.node
@@ -24,12 +35,27 @@ describe('cdk-nag', () => {
   });
 
   it('finds nothing unacknowledged in the whole app, warnings included', () => {
-    const { app } = synth;
-    for (const pack of nagPacks(app)) {
-      const report = pack.validateScope(app);
-      expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
-      expect(report.success).toBe(true);
-    }
+    expectNoFindings(synth.app);
+  });
+
+  it.each([
+    ['the MediaConvert transcoder', { transcoder: 'mediaconvert' }],
+    ['a custom domain (TLS 1.2 minimum)', { domainName: 'video.example.com', certificateArn: CERTIFICATE_ARN }],
+  ])('finds nothing unacknowledged with %s either', (_, context) => {
+    expectNoFindings(synthesize(context).app);
+  });
+
+  it('acknowledges the default certificate\'s TLS finding only when there is no custom domain', () => {
+    const cfr4 = (app: IConstruct) => acknowledgements(app).filter((a) => a.id.endsWith('AwsSolutions-CFR4'));
+    expect(cfr4(synth.app)).toHaveLength(1);
+    expect(cfr4(synthesize({ domainName: 'video.example.com', certificateArn: CERTIFICATE_ARN }).app)).toEqual([]);
+  });
+
+  it('leaves no CDK warning unacknowledged', () => {
+    const warnings = synth.app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => `${c.node.path}: ${String(m.data)}`));
+    expect(warnings).toEqual([]);
   });
 
   it('gives every acknowledgement a specific reason', () => {

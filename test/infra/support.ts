@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, type BuildAppOptions, type VodstackStacks } from '#lib/app';
@@ -13,12 +14,19 @@ export interface Synthesized {
 }
 
 /**
+ * A stand-in for `web/dist` (an `index.html` and one hashed asset): the templates do not depend on
+ * the app's contents, and the suite then needs no web build (`lib/web-build.ts` has its own test).
+ */
+export const WEB_APP_FIXTURE = fileURLToPath(new URL('./fixtures/web-dist', import.meta.url));
+
+/**
  * Builds the real app as `bin/app.ts` does (cdk-nag included, so a finding fails here), but with
- * bundling skipped: asset bundling of every function would make the suite slow.
+ * bundling skipped (asset bundling of every function would make the suite slow) and the web app
+ * taken from {@link WEB_APP_FIXTURE} unless `opts.webAppDir` says otherwise.
  */
 export function synthesize(context: Record<string, unknown> = {}, opts: BuildAppOptions = {}): Synthesized {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stacks = buildApp(app, { env: { region: 'eu-west-1' }, ...opts });
+  const stacks = buildApp(app, { env: { region: 'eu-west-1' }, webAppDir: WEB_APP_FIXTURE, ...opts });
   return {
     app,
     stacks,
@@ -35,6 +43,7 @@ export interface CfnResourceJson {
   readonly Properties?: Record<string, any>;
   readonly Metadata?: Record<string, unknown>;
   readonly DeletionPolicy?: string;
+  readonly DependsOn?: string | string[];
   readonly UpdateReplacePolicy?: string;
 }
 
