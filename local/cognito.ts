@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import pino from 'pino';
@@ -20,7 +20,22 @@ export interface LocalCognito {
  * in our folder (not `.cognito` in the working directory) and the token issuer carries the port
  * it really listens on.
  */
-export async function startLocalCognito(options: { directory: string; port?: number }): Promise<LocalCognito> {
+/** A message Cognito would have emailed (a sign-up or reset code), kept in the local mailbox. */
+export interface LocalMail {
+  readonly to: string;
+  readonly subject: string | undefined;
+  readonly message: string | undefined;
+  /** The confirmation code in the message, when there is one. */
+  readonly code: string | undefined;
+  readonly at: string;
+}
+
+export async function startLocalCognito(options: {
+  directory: string;
+  port?: number;
+  /** Called for every email Cognito sends; the mail also lands in `<directory>/mailbox.jsonl`. */
+  onMail?: (mail: LocalMail) => void;
+}): Promise<LocalCognito> {
   const port = options.port ?? (await freePort());
   const host = '127.0.0.1';
   const endpoint = `http://${host}:${port}`;
@@ -31,7 +46,6 @@ export async function startLocalCognito(options: { directory: string; port?: num
   const { CognitoServiceFactoryImpl } = require('cognito-local/lib/services/cognitoService');
   const { CryptoService } = require('cognito-local/lib/services/crypto');
   const { StormDBDataStoreFactory } = require('cognito-local/lib/services/dataStore/stormDb');
-  const { ConsoleMessageSender } = require('cognito-local/lib/services/messageDelivery/consoleMessageSender');
   const { MessageDeliveryService } = require('cognito-local/lib/services/messageDelivery/messageDelivery');
   const { otp } = require('cognito-local/lib/services/otp');
   const { JwtTokenGenerator } = require('cognito-local/lib/services/tokenGenerator');
@@ -62,12 +76,27 @@ export async function startLocalCognito(options: { directory: string; port?: num
     new services.LambdaService(config.TriggerFunctions, new AWS.Lambda(config.LambdaClient)),
     new CryptoService(config.KMSConfig),
   );
+  // Instead of cognito-local's console sender: a mailbox file a newcomer (or a test) can read.
+  const mailboxFile = join(options.directory, 'mailbox.jsonl');
+  const deliver = async (_ctx: unknown, user: { Username: string }, destination: string, message: { emailSubject?: string; emailMessage?: string; smsMessage?: string }) => {
+    const text = message.emailMessage ?? message.smsMessage;
+    const mail: LocalMail = {
+      to: destination || user.Username,
+      subject: message.emailSubject,
+      message: text,
+      code: /\b(\d{6})\b/.exec(text ?? '')?.[1],
+      at: new Date().toISOString(),
+    };
+    appendFileSync(mailboxFile, `${JSON.stringify(mail)}\n`);
+    options.onMail?.(mail);
+  };
+  const mailbox = { sendEmail: deliver, sendSms: deliver };
   const server = createServer(
     Router({
       clock,
       cognito,
       config,
-      messages: new services.MessagesService(triggers, new MessageDeliveryService(new ConsoleMessageSender())),
+      messages: new services.MessagesService(triggers, new MessageDeliveryService(mailbox)),
       otp,
       tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
       triggers,

@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Env } from '#contracts/env';
+import { PlaybackPaths, type PlaybackKey } from '#contracts/playback';
 import { routes } from '#contracts/routes';
 import { PipelineHandlers } from '#contracts/workflow';
 import './node20.ts';
@@ -16,6 +18,8 @@ import { ffmpegBinaries } from './binaries.ts';
 import { freePort } from './net.ts';
 import { bucketsOf, provisionTables, provisionUserPools } from './provision.ts';
 import { startLocalS3 } from './s3.ts';
+import { startLocalSecrets } from './secrets.ts';
+import { createLocalCdn } from './cdn/cdn.ts';
 import { physicalKey, resourcesOfType, synthesize, TemplateResolver, type PhysicalIds } from './template.ts';
 
 export interface PlatformOptions {
@@ -38,10 +42,20 @@ export interface PlatformOptions {
    * @default 300000
    */
   readonly sweepEveryMs?: number;
+  /** The built web app the local CDN serves. Default `web/dist`. */
+  readonly webRoot?: string;
+  /** Extra fields for the web app's `/config.json` (e.g. the seeded demo video). */
+  readonly webConfig?: () => Record<string, unknown>;
 }
 
 /** What a running platform exposes; also written to `<dataDir>/platform.json` for helpers. */
 export interface PlatformInfo {
+  /** Where the stand-ins keep their data (secrets under `secrets/`, mail under `cognito/`). */
+  readonly dataDir: string;
+  /** Emails Cognito sent (sign-up codes), one JSON object per line. */
+  readonly mailbox: string;
+  /** The web app, the API (`/api/v1`) and media (`/v/...`) on one origin, as CloudFront serves them. */
+  readonly webUrl: string;
   readonly apiUrl: string;
   readonly s3Endpoint: string;
   readonly dynamoEndpoint: string;
@@ -100,9 +114,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => dynamo.stop());
     await provisionTables(stacks, physical, dynamo.endpoint);
 
-    const cognito = await startLocalCognito({ port: await portFor(3), directory: join(dataDir, 'cognito') });
+    const log = options.log ?? ((line: string) => console.log(line));
+    const cognito = await startLocalCognito({
+      port: await portFor(3),
+      directory: join(dataDir, 'cognito'),
+      onMail: (mail) => log(`mail to ${mail.to}: ${mail.code ? `confirmation code ${mail.code}` : (mail.subject ?? 'message')} (mailbox: ${join(dataDir, 'cognito', 'mailbox.jsonl')})`),
+    });
     stops.push(() => cognito.stop());
     await provisionUserPools(stacks, physical, cognito.endpoint);
+
+    const secrets = await startLocalSecrets({
+      stacks,
+      physical,
+      file: join(dataDir, 'secrets', 'secrets.json'),
+      port: await portFor(5),
+    });
+    stops.push(() => secrets.stop());
+
+    // The gateway is also the CDN (one origin, as the distribution fronts the API on AWS).
+    const gatewayPort = basePort === 0 ? await freePort() : basePort;
+    const origin = `http://127.0.0.1:${gatewayPort}`;
+    for (const { stack, logicalId } of resourcesOfType(stacks, 'AWS::CloudFront::Distribution')) {
+      physical.set(physicalKey(stack, logicalId), `127.0.0.1:${gatewayPort}`);
+    }
 
     nameFunctions(stacks, physical);
     const machines = resourcesOfType(stacks, 'AWS::StepFunctions::StateMachine');
@@ -111,7 +145,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     }
     const resolver = new TemplateResolver(stacks, physical);
     const lambdas = new LocalLambdas(functionsOf(stacks, resolver));
-    const log = options.log ?? ((line: string) => console.log(line));
 
     const sfnPort = await portFor(4);
     const sfn = await startLocalStepFunctions({
@@ -135,6 +168,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+        AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint,
+        // CloudFront's https://{domain}; locally the gateway's origin.
+        [Env.cdnUrl]: origin,
         [Env.s3ForcePathStyle]: 'true',
         ...ffmpegBinaries(),
       }),
@@ -163,8 +200,26 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const routeFunctions = new Map(lambdas.functions.filter((f) => f.routeId).map((f) => [f.routeId, f]));
     const missingRoutes = routes.filter((r) => !routeFunctions.has(r.id)).map((r) => r.id);
     if (missingRoutes.length) throw new Error(`the templates have no function for routes ${missingRoutes.join(', ')}`);
+    const mediaBucket = byRole(stacks, resolver, ResourceRole.mediaBucket);
+    const cdn = createLocalCdn({
+      mediaBucket,
+      s3: { endpoint: s3.endpoint, ...LOCAL_CREDENTIALS },
+      edgeFunction: fileURLToPath(new URL('../lambdas/edge/playback-access.js', import.meta.url)),
+      appRoutesFunction: fileURLToPath(new URL('../lambdas/edge/app-routes.js', import.meta.url)),
+      keyValues: () => playbackKeyValues(secrets.values()),
+      webRoot: options.webRoot ?? fileURLToPath(new URL('../web/dist', import.meta.url)),
+      webConfig: () => ({
+        region: 'us-east-1',
+        userPoolId,
+        userPoolClientId: clientId,
+        cognitoEndpoint: cognito.endpoint,
+        ...options.webConfig?.(),
+      }),
+      log,
+    });
     const gateway = await startLocalGateway({
-      port: await portFor(0),
+      port: gatewayPort,
+      fallback: cdn,
       issuer: cognito.issuer(userPoolId),
       jwksUrl: cognito.jwksUrl(userPoolId),
       clientId,
@@ -174,6 +229,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => gateway.stop());
 
     const info: PlatformInfo = {
+      dataDir,
+      webUrl: gateway.url,
+      mailbox: join(dataDir, 'cognito', 'mailbox.jsonl'),
       apiUrl: gateway.url,
       s3Endpoint: s3.endpoint,
       dynamoEndpoint: dynamo.endpoint,
@@ -182,7 +240,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       clientId,
       tableName: required(env, Env.tableName),
       rawBucket,
-      mediaBucket: byRole(stacks, resolver, ResourceRole.mediaBucket),
+      mediaBucket,
       sfnEndpoint: sfn.endpoint,
       workflowArn: required(env, Env.workflowArn),
     };
@@ -199,6 +257,23 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await stop();
     throw error;
   }
+}
+
+/**
+ * The KeyValueStore the edge function reads: `playback-key-{kid}` for each `{kid, key}` secret
+ * (on AWS a custom resource copies the secret into the store at deploy time).
+ */
+function playbackKeyValues(secrets: Iterable<string>): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const secret of secrets) {
+    try {
+      const { kid, key } = JSON.parse(secret) as Partial<PlaybackKey>;
+      if (typeof kid === 'string' && typeof key === 'string') values.set(`${PlaybackPaths.kvsKeyPrefix}${kid}`, key);
+    } catch {
+      // not a playback key
+    }
+  }
+  return values;
 }
 
 /** The physical name of the one resource carrying a role in its `vodstack:resource` metadata. */

@@ -47,6 +47,9 @@ import { ensureWebBuild } from '#lib/web-build';
 /** The viewer-request function that admits signed playback URLs (`#contracts/playback`). */
 export const PLAYBACK_ACCESS_FUNCTION = path.join(PROJECT_ROOT, 'lambdas', 'edge', 'playback-access.js');
 
+/** The viewer-request function of the web app: its routes get `index.html` (SPA fallback). */
+export const APP_ROUTES_FUNCTION = path.join(PROJECT_ROOT, 'lambdas', 'edge', 'app-routes.js');
+
 /** Path patterns of the media behaviours, most specific first (CloudFront takes the first match). */
 export const MediaPaths = {
   /** Manifests and the storyboard index: short TTL, compressed. */
@@ -151,7 +154,7 @@ export class Delivery extends Construct {
     });
     this.appRoutes = new EdgeFunction(this, 'AppRoutes', {
       comment: 'vodstack: serves /index.html for web app routes (paths without a file extension)',
-      code: FunctionCode.fromInline(APP_ROUTES_FUNCTION),
+      code: FunctionCode.fromFile({ filePath: APP_ROUTES_FUNCTION }),
       runtime: FunctionRuntime.JS_2_0,
     });
 
@@ -425,14 +428,6 @@ export class Delivery extends Construct {
  * Viewer request on the web app: a path whose last segment has no file extension is an app route
  * (`/watch/abc`, `/`), answered with the app's `index.html`; files pass through.
  */
-const APP_ROUTES_FUNCTION = `
-function handler(event) {
-  var request = event.request;
-  var last = request.uri.substring(request.uri.lastIndexOf('/') + 1);
-  if (last.indexOf('.') === -1) request.uri = '/index.html';
-  return request;
-}
-`;
 
 /** Cache keys made of the path alone. */
 function pathOnlyCacheKey() {
