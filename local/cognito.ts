@@ -78,13 +78,14 @@ export async function startLocalCognito(options: {
   );
   // Instead of cognito-local's console sender: a mailbox file a newcomer (or a test) can read.
   const mailboxFile = join(options.directory, 'mailbox.jsonl');
-  const deliver = async (_ctx: unknown, user: { Username: string }, destination: string, message: { emailSubject?: string; emailMessage?: string; smsMessage?: string }) => {
+  const deliver = async (_ctx: unknown, user: { Username: string }, destination: string, message: { emailSubject?: string; emailMessage?: string; smsMessage?: string; __code?: string }) => {
     const text = message.emailMessage ?? message.smsMessage;
     const mail: LocalMail = {
       to: destination || user.Username,
       subject: message.emailSubject,
       message: text,
-      code: /\b(\d{6})\b/.exec(text ?? '')?.[1],
+      // Without a CustomMessage trigger cognito-local sends only the code (`__code`), no text.
+      code: message.__code ?? /\b(\d{6})\b/.exec(text ?? '')?.[1],
       at: new Date().toISOString(),
     };
     appendFileSync(mailboxFile, `${JSON.stringify(mail)}\n`);
