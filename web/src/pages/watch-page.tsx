@@ -33,13 +33,21 @@ export function WatchPage({ videoId }: { videoId: string }) {
     let cancelled = false;
     (async () => {
       try {
+        // Metadata and stream URLs together (the stream fails for a video not ready yet; the
+        // metadata says why), while the player's hls.js chunk downloads beside them.
+        void import('hls.js');
+        const streamed = api.stream(videoId).then(
+          (stream) => ({ stream }),
+          (error: unknown) => ({ error }),
+        );
         const video = await api.video(videoId);
         if (video.status !== 'ready') {
           if (!cancelled) setLoaded({ state: 'not-ready', video });
           return;
         }
-        const stream = await api.stream(videoId);
-        if (!cancelled) setLoaded({ state: 'ready', video, stream });
+        const result = await streamed;
+        if ('error' in result) throw result.error;
+        if (!cancelled) setLoaded({ state: 'ready', video, stream: result.stream });
       } catch (error) {
         if (!cancelled) setLoaded({ state: 'error', error });
       }
