@@ -161,6 +161,99 @@ export const VideoList = z.object({
 });
 export type VideoList = z.infer<typeof VideoList>;
 
+/**
+ * A video as search, feeds, recommendations and channel pages show it: public metadata only
+ * (never the file name or size), a poster URL when ready.
+ */
+export const VideoCard = z.object({
+  id: VideoId,
+  ownerId: z.string(),
+  title: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  visibility: Visibility,
+  durationSeconds: z.number().optional(),
+  views: z.number().int(),
+  createdAt: z.string(),
+  /** Owner's display name, when they set one. */
+  ownerName: z.string().optional(),
+});
+export type VideoCard = z.infer<typeof VideoCard>;
+
+/** `{items, nextCursor?}` of cards: search results, feeds, channel pages. */
+export const VideoCardPage = z.object({ items: z.array(VideoCard), nextCursor: z.string().optional() });
+export type VideoCardPage = z.infer<typeof VideoCardPage>;
+
+const csvTags = z
+  .string()
+  .max(1100)
+  .transform((v) => v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.string().max(50, 'each tag must be at most 50 characters')).max(10, 'at most 10 tags'));
+
+/**
+ * `GET /api/v1/search/videos?q=&tags=&page_size=&cursor=`. `q` matches title, tags and
+ * description (typos tolerated); `tags` (comma-separated) narrows to videos with all of them.
+ * `cursor` is opaque and valid only with the same `q` and `tags`.
+ */
+export const SearchQuery = z
+  .strictObject({
+    q: z.string().trim().max(200, 'q must be at most 200 characters').optional(),
+    tags: csvTags.optional(),
+    page_size: z.coerce.number().int().min(1, 'page_size must be 1..50').max(50, 'page_size must be 1..50').default(20),
+    cursor: z.string().max(2048).optional(),
+  })
+  .refine((v) => (v.q && v.q.length > 0) || (v.tags && v.tags.length > 0), { message: 'send q (search words) or tags (or both)' });
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+/** `?limit=` of feeds (trending, recommendations, related). */
+export const FeedQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1, 'limit must be 1..50').max(50, 'limit must be 1..50').default(20),
+});
+export type FeedQuery = z.infer<typeof FeedQuery>;
+
+/**
+ * `POST /api/v1/videos/{id}/views`: one view. Anonymous viewers send a `sessionId` (random,
+ * kept by the client) so views are counted once per user or session per video per hour.
+ */
+export const RecordViewRequest = z.strictObject({
+  sessionId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'sessionId must be 16..64 characters of A-Z, a-z, 0-9, "-" or "_"').optional(),
+});
+export type RecordViewRequest = z.infer<typeof RecordViewRequest>;
+export const RecordViewResponse = z.object({ counted: z.boolean(), views: z.number().int() });
+export type RecordViewResponse = z.infer<typeof RecordViewResponse>;
+
+export const DisplayName = z.string().trim().min(1, 'displayName must not be empty').max(60, 'displayName must be at most 60 characters');
+
+/** `GET /api/v1/me`. */
+export const Profile = z.object({
+  userId: z.string(),
+  email: z.string().optional(),
+  displayName: z.string().optional(),
+  /** Avatar image URL (https), if set. */
+  avatarUrl: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Profile = z.infer<typeof Profile>;
+
+/** `PATCH /api/v1/me`. */
+export const UpdateProfileRequest = z
+  .strictObject({
+    displayName: DisplayName.optional(),
+    avatarUrl: z.string().url('avatarUrl must be an absolute URL').max(2048).regex(/^https:\/\//, 'avatarUrl must be https').nullable().optional(),
+  })
+  .refine((v) => v.displayName !== undefined || v.avatarUrl !== undefined, { message: 'send displayName or avatarUrl' });
+export type UpdateProfileRequest = z.infer<typeof UpdateProfileRequest>;
+
+/** `GET /api/v1/me/export`: everything the platform holds about the caller. */
+export const AccountExport = z.object({
+  exportedAt: z.string(),
+  profile: Profile,
+  videos: z.array(VideoSummary),
+  views: z.array(z.object({ videoId: z.string(), at: z.string() })),
+});
+export type AccountExport = z.infer<typeof AccountExport>;
+
 /** Every error response: a machine code and a message that says what to fix. */
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.array(z.string()).optional() }),

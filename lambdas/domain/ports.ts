@@ -1,4 +1,4 @@
-import type { PartUrl, StoredPart, VideoStatus } from '#contracts/api';
+import type { PartUrl, StoredPart, VideoStatus, Visibility } from '#contracts/api';
 import type { Video } from './video.ts';
 
 /** Video metadata, strongly consistent by id. */
@@ -133,4 +133,67 @@ export interface MediaStore {
 export interface PlaybackSigner {
   /** A token granting one video's files until `expires` (Unix seconds). */
   token(videoId: string, expires: number): Promise<string>;
+}
+
+/**
+ * What the search index holds per video: every video (private ones too, so owners find their
+ * own); who may see a hit is decided in the query (see {@link SearchRequest.viewerId}).
+ */
+export interface SearchDocument {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly visibility: Visibility;
+  readonly status: VideoStatus;
+  readonly createdAt: string;
+  readonly durationSeconds?: number;
+  /** Views counted so far. */
+  readonly views: number;
+  /** Time-decayed view score as of `trendAt` (ms); trending ranks by its value decayed to now. */
+  readonly trend: number;
+  readonly trendAt: number;
+  /** When this version of the document was indexed (ms); cursors hide later ones. */
+  readonly indexedAt: number;
+}
+
+export interface SearchRequest {
+  /** Words to match in title, tags and description (typos tolerated); absent: tags only. */
+  readonly text?: string;
+  /** Only videos carrying every one of these (lower-case) tags. */
+  readonly tags?: readonly string[];
+  /**
+   * Who is searching. Hits are `ready` videos that are `public`, plus — for this viewer — their
+   * own videos in any visibility. Unlisted videos are never found by others.
+   */
+  readonly viewerId?: string;
+  readonly limit: number;
+  /** Keyset: only hits ranked after this one (score descending, then id ascending). */
+  readonly after?: { readonly score: number; readonly id: string };
+  /** Only documents indexed at or before this time (ms), so paging sees one stable corpus. */
+  readonly asOf?: number;
+  /** Never return these ids (e.g. the video itself, for related). */
+  readonly excludeIds?: readonly string[];
+}
+
+export interface SearchHit {
+  readonly doc: SearchDocument;
+  /**
+   * Relevance, deterministic per document and query (field weights and match kind, never corpus
+   * statistics), so keyset paging returns each hit exactly once while the index changes.
+   */
+  readonly score: number;
+}
+
+/** The search index: an embedded engine (snapshot in S3) or OpenSearch, behind one port. */
+export interface SearchIndex {
+  /** Adds or replaces documents by id (idempotent). */
+  upsert(docs: readonly SearchDocument[]): Promise<void>;
+  /** Removes documents by id (missing ids are fine). */
+  remove(ids: readonly string[]): Promise<void>;
+  /** Ranked hits: score descending, then id ascending. */
+  search(request: SearchRequest): Promise<SearchHit[]>;
+  /** Public ready videos (and the viewer's own) by trend decayed to `now` (ms), highest first. */
+  trending(request: { readonly limit: number; readonly viewerId?: string; readonly now: number; readonly excludeIds?: readonly string[] }): Promise<SearchHit[]>;
 }
