@@ -1,6 +1,6 @@
 import { Tags, type App, type Environment } from 'aws-cdk-lib';
 import { FeaturePlan } from 'aws-cdk-lib/aws-cognito';
-import { Env, PlaybackConfig } from '#contracts/env';
+import { Env, PlaybackConfig, SearchBackend } from '#contracts/env';
 import { featureFlags } from '#lib/feature-flags';
 import { StackNames } from '#lib/metadata';
 import { applyNag } from '#lib/nag';
@@ -10,6 +10,7 @@ import { DataStack } from '#lib/stacks/data-stack';
 import { PipelineStack } from '#lib/stacks/pipeline-stack';
 import type { Transcoder } from '#lib/constructs/transcode-workflow';
 import type { UploadLimits } from '#lib/constructs/video-api';
+import type { HostedUiOptions } from '#lib/constructs/user-accounts';
 
 /** Context keys the app reads (`cdk synth -c key=value` or cdk.json `context`). */
 export const ContextKeys = {
@@ -17,6 +18,14 @@ export const ContextKeys = {
   allowedOrigins: 'allowedOrigins',
   /** Cognito feature plan: `plus` (default), `essentials` or `lite`. */
   cognitoFeaturePlan: 'cognitoFeaturePlan',
+  /** Prefix of the hosted UI's Cognito domain (default `<auth stack name>-<account id>`). */
+  authDomainPrefix: 'authDomainPrefix',
+  /**
+   * The web app's URL the hosted UI returns to (`<appUrl>/auth/callback`); default
+   * `https://<domainName>` when a custom domain is set, else `http://localhost:3000`. The
+   * CloudFront URL is only known after the first deploy: pass it here and deploy again.
+   */
+  appUrl: 'appUrl',
   /** Largest accepted upload, bytes. */
   uploadMaxBytes: 'uploadMaxBytes',
   /** Preferred multipart part size, bytes (≥ 5 MiB). */
@@ -41,6 +50,8 @@ export const ContextKeys = {
   certificateArn: 'certificateArn',
   /** Lifetime of signed playback URLs beyond the video's duration, seconds (default 7200). */
   playbackTtlSeconds: 'playbackTtlSeconds',
+  /** Search backend: `embedded` (default; MiniSearch with its snapshot in S3) or `opensearch` (an Amazon OpenSearch Service domain). */
+  search: 'search',
 } as const;
 
 /** Options of {@link buildApp}; each one overrides its context key. */
@@ -126,13 +137,14 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
   };
 
   const data = new DataStack(app, StackNames.data, { env, allowedOrigins });
-  const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan });
+  const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan, hostedUi: parseHostedUi(app) });
   const pipeline = new PipelineStack(app, StackNames.pipeline, {
     env,
     table: data.videos.table,
     rawBucket: data.buckets.raw,
     mediaBucket: data.buckets.media,
     ...pipelineOptions,
+    search: parseSearchBackend(app.node.tryGetContext(ContextKeys.search)),
   });
   const api = new ApiStack(app, StackNames.api, {
     env,
@@ -143,6 +155,8 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
     userPoolClient: auth.accounts.client,
     playbackKey: data.playbackKey.secret,
     cdnLogBucket: data.buckets.cdnLogs,
+    searchIndex: pipeline.search,
+    searchCursorKey: data.searchCursorKey.secret,
     workflow: pipeline.workflow.stateMachine,
     allowedOrigins,
     uploads,
@@ -192,6 +206,23 @@ export function parseOrigins(value: unknown): string[] {
     }
   }
   return origins.length > 0 ? origins : ['*'];
+}
+
+/** The hosted UI's domain prefix and app URL from context (`authDomainPrefix`, `appUrl`, `domainName`). */
+function parseHostedUi(app: App): HostedUiOptions {
+  const text = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return value === undefined || value === null || value === '' ? undefined : String(value).trim();
+  };
+  const domainPrefix = text(ContextKeys.authDomainPrefix);
+  if (domainPrefix !== undefined && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
+    throw new Error(
+      `context ${ContextKeys.authDomainPrefix}: "${domainPrefix}" must be 1-63 lower-case letters, digits or hyphens, without "aws", "amazon" or "cognito"`,
+    );
+  }
+  const customDomain = text(ContextKeys.domainName);
+  const appUrl = text(ContextKeys.appUrl) ?? (customDomain ? `https://${customDomain}` : undefined);
+  return { ...(domainPrefix ? { domainPrefix } : {}), ...(appUrl ? { appUrl } : {}) };
 }
 
 function parseFeaturePlan(value: unknown): FeaturePlan {
@@ -286,6 +317,14 @@ function parseDeliveryContext(app: App): DeliveryOptions {
     ...(domainName && certificateArn ? { domain: { domainName, certificateArn } } : {}),
     ...(playbackTtlSeconds !== undefined ? { playbackTtlSeconds } : {}),
   };
+}
+
+/** Context `search` → the backend; absent means `embedded`, anything else unknown fails synth. */
+function parseSearchBackend(value: unknown): SearchBackend {
+  if (value === undefined || value === null || value === '') return 'embedded';
+  const parsed = SearchBackend.safeParse(String(value).toLowerCase());
+  if (!parsed.success) throw new Error(`context ${ContextKeys.search}: expected embedded or opensearch, got "${String(value)}"`);
+  return parsed.data;
 }
 
 /** `1080p,720p` or a JSON array → rung names; each must be one of the ladder's. */

@@ -19,6 +19,8 @@ import { freePort } from './net.ts';
 import { bucketsOf, provisionTables, provisionUserPools } from './provision.ts';
 import { startLocalS3 } from './s3.ts';
 import { startLocalSecrets } from './secrets.ts';
+import { startStreamPoller, streamMappingsOf } from './streams.ts';
+import { reindexIfMissing } from './reindex.ts';
 import { createLocalCdn } from './cdn/cdn.ts';
 import { physicalKey, resourcesOfType, synthesize, TemplateResolver, type PhysicalIds } from './template.ts';
 
@@ -193,6 +195,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       stops.push(async () => clearInterval(timer));
     }
 
+    // The table's stream → the functions mapped to it (the search indexer), as Lambda polls it on AWS.
+    const streamPollers = await Promise.all(
+      streamMappingsOf(stacks, resolver).map((mapping) =>
+        startStreamPoller({
+          endpoint: dynamo.endpoint,
+          region: 'us-east-1',
+          credentials: LOCAL_CREDENTIALS,
+          tableName: required(env, Env.tableName),
+          mapping,
+          deliver: (event) => lambdas.invoke(mapping.functionName, event),
+          log,
+        }),
+      ),
+    );
+    for (const poller of streamPollers) stops.push(() => poller.stop());
+
     const pool = single(resourcesOfType(stacks, 'AWS::Cognito::UserPool'), 'user pool');
     const client = single(resourcesOfType(stacks, 'AWS::Cognito::UserPoolClient'), 'user pool client');
     const userPoolId = resolver.resolve(pool.stack, { Ref: pool.logicalId });
@@ -245,12 +263,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       workflowArn: required(env, Env.workflowArn),
     };
     writeFileSync(join(dataDir, 'platform.json'), JSON.stringify(info, null, 2));
+    await reindexIfMissing(info, log);
     const idle = async () => {
       // An upload event can start an execution and an execution can finish an upload's story.
       do {
         await uploads.idle();
         await sfn.idle();
       } while (sfn.executions().some((e) => e.status === 'RUNNING'));
+      // What those wrote reaches the search index through the table's stream.
+      await Promise.all(streamPollers.map((poller) => poller.idle()));
     };
     return { ...info, idle, stop };
   } catch (error) {

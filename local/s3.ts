@@ -1212,6 +1212,8 @@ class S3Layer {
   private readonly store: FilesystemStore;
   private readonly passThrough: (req: IncomingMessage, res: ServerResponse) => unknown;
   private sequence = 0;
+  /** The last write in flight per `bucket/key` (see {@link S3Layer.exclusively}). */
+  private readonly keyLocks = new Map<string, Promise<void>>();
 
   constructor(
     app: S3rverApp,
@@ -1399,8 +1401,12 @@ class S3Layer {
     const received = await receiveBody(ctx, temp);
     const etag = received.md5.toString('hex');
     try {
-      await this.store.putMetadata(bucket, key, objectMetadata(ctx), etag);
-      await rename(temp, objectPath);
+      // Serialised per key, so a conditional write's check and its write are one step (as on S3).
+      await this.exclusively(`${bucket}/${key}`, async () => {
+        await this.checkWriteConditions(ctx, bucket, key);
+        await this.store.putMetadata(bucket, key, objectMetadata(ctx), etag);
+        await rename(temp, objectPath);
+      });
     } catch (err) {
       await removeQuietly(temp);
       throw err;
@@ -1409,6 +1415,50 @@ class S3Layer {
     await rm(this.store.getResourcePath(bucket, key, PARTS_RESOURCE), { recursive: true, force: true });
     this.emitCreated(ctx, 'ObjectCreated:Put', key, received.size, etag);
     await this.send(ctx, 200, { ETag: `"${etag}"`, ...checksumHeaders(received.checksums) });
+  }
+
+  /**
+   * S3's conditional writes: `If-None-Match: *` only creates (412 if the key exists), `If-Match:
+   * "<etag>"` only replaces that version (412 if it changed, 404 NoSuchKey if there is none).
+   */
+  private async checkWriteConditions(ctx: Context, bucket: string, key: string): Promise<void> {
+    const ifMatch = headerString(ctx.req, 'if-match');
+    const ifNoneMatch = headerString(ctx.req, 'if-none-match');
+    if (ifMatch === undefined && ifNoneMatch === undefined) return;
+    if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+      throw new S3Failure('NotImplemented', 'If-None-Match on a write supports only *', 501, { Header: 'If-None-Match' });
+    }
+    const current = await this.store.getMetadata(bucket, key).then(
+      (metadata) => metadata.etag,
+      (err: unknown) => {
+        if (isErrno(err, 'ENOENT')) return undefined;
+        throw err;
+      },
+    );
+    const precondition = (condition: string) =>
+      new S3Failure('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: condition });
+    if (ifNoneMatch !== undefined && current !== undefined) throw precondition('If-None-Match');
+    if (ifMatch !== undefined) {
+      if (current === undefined) throw new S3Failure('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
+      const bare = (tag: string) => tag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+      const wanted = ifMatch.split(',').map(bare);
+      if (!wanted.includes('*') && !wanted.includes(bare(current))) throw precondition('If-Match');
+    }
+  }
+
+  /** Runs `work` after every earlier `work` of the same `name` has settled. */
+  private exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const before = this.keyLocks.get(name) ?? Promise.resolve();
+    const run = before.then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.keyLocks.set(name, settled);
+    void settled.then(() => {
+      if (this.keyLocks.get(name) === settled) this.keyLocks.delete(name);
+    });
+    return run;
   }
 
   /** `Range: bytes=-N` means the last N bytes; s3rver served the first N+1. */

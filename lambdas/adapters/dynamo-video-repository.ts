@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -189,6 +190,13 @@ export class DynamoVideoRepository implements VideoRepository {
       values[`:${field}`] = edits[field];
       sets.push(`#${field} = :${field}`);
     }
+    if (edits.poster !== undefined) {
+      // A nested path: the caller expects a ready video (`notIn`), which always has `media`.
+      names['#media'] = 'media';
+      names['#poster'] = 'poster';
+      values[':poster'] = edits.poster;
+      sets.push('#media.#poster = :poster');
+    }
     let condition = 'attribute_exists(pk) AND #ownerId = :ownerId';
     if (expect.version !== undefined) {
       values[':expectedVersion'] = expect.version;
@@ -240,6 +248,40 @@ export class DynamoVideoRepository implements VideoRepository {
         if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`no video ${id}`, { cause: error });
         return unavailable('the video table')(error);
       });
+    await this.removeRestOfPartition(id);
+  }
+
+  /**
+   * Deletes what else the video's partition holds (co-view counters), once the video item is gone.
+   * Those items also expire by TTL, which covers a failure here and a view recorded meanwhile.
+   */
+  private async removeRestOfPartition(id: string): Promise<void> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client
+        .send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: { ':pk': videoKey(id).pk },
+            ProjectionExpression: '#pk, #sk',
+            ConsistentRead: true,
+            Limit: 25,
+            ExclusiveStartKey: start,
+          }),
+        )
+        .catch(unavailable('the video table'));
+      let pending = (page.Items ?? []).map((Key) => ({ DeleteRequest: { Key: { pk: Key['pk'], sk: Key['sk'] } } }));
+      for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const { UnprocessedItems } = await this.client
+          .send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }))
+          .catch(unavailable('the video table'));
+        pending = (UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   /**

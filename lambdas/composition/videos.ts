@@ -1,10 +1,11 @@
 import { Env, VideoAdminConfig } from '#contracts/env';
-import { documentClient, s3Client } from '#adapters/clients';
+import { documentClient, s3Client, sfnClient } from '#adapters/clients';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { S3MediaStore } from '#adapters/s3-media-store';
 import { S3UploadStore } from '#adapters/s3-upload-store';
+import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
 import { Library } from '#domain/library';
-import type { MediaStore, UploadStore } from '#domain/ports';
+import type { MediaStore, UploadStore, WorkflowStarter } from '#domain/ports';
 import { unwired } from './unwired.ts';
 
 let library: Library | undefined;
@@ -20,10 +21,12 @@ export function videoDeps(): { library: Library } {
     const s3 = () => s3Client({ forcePathStyle: config[Env.s3ForcePathStyle] });
     const rawBucket = config[Env.rawBucket];
     const mediaBucket = config[Env.mediaBucket];
+    const workflowArn = config[Env.workflowArn];
     library = new Library({
       videos: new DynamoVideoRepository(documentClient(), config[Env.tableName]),
       uploads: rawBucket ? new S3UploadStore(s3(), rawBucket) : unwired<UploadStore>(Env.rawBucket),
       media: mediaBucket ? new S3MediaStore(s3(), mediaBucket) : unwired<MediaStore>(Env.mediaBucket),
+      workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : unwired<WorkflowStarter>(Env.workflowArn),
     });
   }
   return { library };

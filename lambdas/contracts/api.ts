@@ -132,12 +132,18 @@ export const UpdateVideoRequest = z
     description: Description.optional(),
     tags: Tags.optional(),
     visibility: Visibility.optional(),
+    /**
+     * The poster, chosen among the thumbnails the pipeline published (`candidate` 0..2); only once
+     * the video is `ready`. The stream route then hands out the chosen image as `poster`.
+     */
+    poster: z.strictObject({ candidate: z.number().int().min(0, 'candidate must be 0, 1 or 2').max(2, 'candidate must be 0, 1 or 2') }).optional(),
     /** The `version` the edit was based on; a newer one on the server gives 409. */
     version: z.number().int().positive().optional(),
   })
-  .refine((b) => b.title !== undefined || b.description !== undefined || b.tags !== undefined || b.visibility !== undefined, {
-    message: 'send at least one of title, description, tags, visibility',
-  });
+  .refine(
+    (b) => b.title !== undefined || b.description !== undefined || b.tags !== undefined || b.visibility !== undefined || b.poster !== undefined,
+    { message: 'send at least one of title, description, tags, visibility, poster' },
+  );
 export type UpdateVideoRequest = z.infer<typeof UpdateVideoRequest>;
 
 /** `GET /api/v1/me/videos?limit=&cursor=`: the caller's videos, newest first. */

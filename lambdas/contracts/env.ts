@@ -35,6 +35,15 @@ export const Env = {
   playbackTtlSeconds: 'PLAYBACK_TTL_SECONDS',
   ffmpegPath: 'FFMPEG_PATH',
   ffprobePath: 'FFPROBE_PATH',
+  /** Capability flag: which search index adapter (`embedded` snapshot in S3, or `opensearch`). */
+  searchBackend: 'SEARCH_BACKEND',
+  /** The bucket and key of the embedded search index's snapshot (`embedded` backend). */
+  searchSnapshotBucket: 'SEARCH_SNAPSHOT_BUCKET',
+  searchSnapshotKey: 'SEARCH_SNAPSHOT_KEY',
+  /** The OpenSearch domain's or collection's HTTPS endpoint (`opensearch` backend). */
+  openSearchEndpoint: 'OPENSEARCH_ENDPOINT',
+  /** Secrets Manager id of the search cursor signing key (`{"key"}`). */
+  searchCursorSecret: 'SEARCH_CURSOR_SECRET',
 } as const;
 
 export type EnvName = (typeof Env)[keyof typeof Env];
@@ -110,8 +119,16 @@ export const VideoAdminConfig = VideoReadConfig.extend({
   [Env.rawBucket]: z.string().min(1).optional(),
   [Env.mediaBucket]: z.string().min(1).optional(),
   [Env.s3ForcePathStyle]: flag,
+  /** Deleting a video stops its running workflow, so only the deleting functions are given the ARN. */
+  [Env.workflowArn]: z.string().min(1).optional(),
 });
 export type VideoAdminConfig = z.infer<typeof VideoAdminConfig>;
+
+/** The account functions (profile, export, delete); only deleting the account is given the user pool. */
+export const AccountConfig = VideoAdminConfig.extend({
+  [Env.userPoolId]: z.string().min(1).optional(),
+});
+export type AccountConfig = z.infer<typeof AccountConfig>;
 
 /** Configuration of the pipeline's functions (starter, sweeper and workflow tasks). */
 export const PipelineConfig = VideoReadConfig.extend({
@@ -128,3 +145,30 @@ export const PipelineConfig = VideoReadConfig.extend({
   [Env.s3ForcePathStyle]: flag,
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+/** The search backends, chosen by CDK context `search` and passed to functions as `Env.searchBackend`. */
+export const SearchBackend = z.enum(['embedded', 'opensearch']);
+export type SearchBackend = z.infer<typeof SearchBackend>;
+
+/** The OpenSearch index that holds the videos (one per deployment; IAM grants name it). */
+export const OPENSEARCH_INDEX = 'videos';
+
+/**
+ * Where a function finds the search index: the snapshot object (embedded) or the endpoint
+ * (OpenSearch). Which ones must be set depends on the backend; the composition root checks.
+ */
+export const SearchIndexConfig = z.object({
+  [Env.searchBackend]: SearchBackend.default('embedded'),
+  [Env.searchSnapshotBucket]: z.string().min(1).optional(),
+  [Env.searchSnapshotKey]: z.string().min(1).optional(),
+  [Env.openSearchEndpoint]: z.string().url().optional(),
+  [Env.s3ForcePathStyle]: flag,
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+});
+export type SearchIndexConfig = z.infer<typeof SearchIndexConfig>;
+
+/** The search route: the index, and the key its cursors are signed with. */
+export const SearchConfig = SearchIndexConfig.extend({
+  [Env.searchCursorSecret]: z.string().min(1),
+});
+export type SearchConfig = z.infer<typeof SearchConfig>;

@@ -32,6 +32,16 @@ export const routes = [
   { id: 'UpdateVideo', method: 'PATCH', path: '/api/v1/videos/{id}', handler: 'api/update-video', auth: 'user' },
   { id: 'DeleteVideo', method: 'DELETE', path: '/api/v1/videos/{id}', handler: 'api/delete-video', auth: 'user' },
   { id: 'ListMyVideos', method: 'GET', path: '/api/v1/me/videos', handler: 'api/list-my-videos', auth: 'user' },
+  { id: 'GetMe', method: 'GET', path: '/api/v1/me', handler: 'api/get-me', auth: 'user' },
+  { id: 'UpdateMe', method: 'PATCH', path: '/api/v1/me', handler: 'api/update-me', auth: 'user' },
+  { id: 'ExportMe', method: 'GET', path: '/api/v1/me/export', handler: 'api/export-me', auth: 'user' },
+  { id: 'DeleteMe', method: 'DELETE', path: '/api/v1/me', handler: 'api/delete-me', auth: 'user' },
+  { id: 'RecordView', method: 'POST', path: '/api/v1/videos/{id}/views', handler: 'api/record-view', auth: 'optional' },
+  { id: 'GetTrending', method: 'GET', path: '/api/v1/feed/trending', handler: 'api/get-trending', auth: 'optional' },
+  { id: 'GetRelated', method: 'GET', path: '/api/v1/videos/{id}/related', handler: 'api/get-related', auth: 'optional' },
+  { id: 'GetRecommendations', method: 'GET', path: '/api/v1/me/recommendations', handler: 'api/get-recommendations', auth: 'user' },
+  { id: 'ListChannel', method: 'GET', path: '/api/v1/users/{userId}/videos', handler: 'api/list-channel', auth: 'optional' },
+  { id: 'SearchVideos', method: 'GET', path: '/api/v1/search/videos', handler: 'api/search-videos', auth: 'optional' },
 ] as const satisfies readonly Route[];
 
 export type RouteId = (typeof routes)[number]['id'];

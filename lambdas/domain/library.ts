@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UpdateVideoRequest, VideoId, type VideoList, type VideoSummary, type VideoView } from '#contracts/api';
 import { MediaLayout } from '#contracts/workflow';
 import { ConflictError, ValidationError } from './errors.ts';
-import type { MediaStore, UploadStore, VideoEdits, VideoPosition, VideoRepository } from './ports.ts';
+import type { MediaStore, UploadStore, VideoEdits, VideoPosition, VideoRepository, WorkflowStarter } from './ports.ts';
 import type { Video } from './video.ts';
 import { notFound, statusOf, toView } from './videos.ts';
 
@@ -12,10 +12,17 @@ export interface LibraryDeps {
   readonly uploads: Pick<UploadStore, 'abort' | 'remove'>;
   /** The media bucket: what the pipeline published. */
   readonly media: Pick<MediaStore, 'removePrefix'>;
+  /** Deleting an uploaded or processing video stops its transcode run. */
+  readonly workflow: Pick<WorkflowStarter, 'stop'>;
 }
+
+/** Statuses in which a video's workflow may be running. */
+const RUNNING = ['uploaded', 'processing'] as const;
 
 /** An aborted upload is over: its video can be deleted, not edited. */
 const NOT_EDITABLE = ['aborted'] as const;
+/** A poster is chosen among published thumbnails, so only on a ready video. */
+const NOT_READY = ['pending_upload', 'uploaded', 'processing', 'failed', 'aborted'] as const;
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -28,30 +35,36 @@ export class Library {
 
   /**
    * Edits title, description, tags or visibility, in any status but `aborted` (a creator can
-   * edit while the video is still processing). With `version`, the edit applies only if the
+   * edit while the video is still processing), and chooses the poster among the published
+   * candidates once the video is `ready`. With `version`, the edit applies only if the
    * video is still at that version; otherwise `ConflictError`, so two editors cannot silently
    * overwrite each other.
    */
   async update(callerId: string, id: string, request: UpdateVideoRequest): Promise<VideoView> {
-    const { version, ...edits } = validate(request);
+    const { version, poster, ...fields } = validate(request);
     const video = await this.owned(callerId, id);
-    checkEditable(video, version);
+    checkEditable(video, version, poster !== undefined);
+    const edits: VideoEdits = poster === undefined ? fields : { ...fields, poster: candidateKey(video, poster.candidate) };
+    const notIn = poster === undefined ? NOT_EDITABLE : NOT_READY;
     try {
-      return toView(await this.deps.videos.edit(id, edits, { ownerId: callerId, version, notIn: NOT_EDITABLE }));
+      return toView(await this.deps.videos.edit(id, edits, { ownerId: callerId, version, notIn }));
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // It changed between the read and the write: answer as if the read had seen the change.
-      checkEditable(await this.owned(callerId, id), version);
+      checkEditable(await this.owned(callerId, id), version, poster !== undefined);
       throw new ConflictError(`video ${id} changed while it was being edited; reload it and try again`, { cause: error });
     }
   }
 
   /**
-   * Deletes the video and everything stored for it: an open multipart upload, the raw source,
-   * the published media, and the item. Storage goes first, so a failure part-way leaves the item
-   * for the owner to retry; the media are swept again once the item is gone, for anything a run
-   * still in flight wrote meanwhile. Such a run can no longer bring the video back: its next
-   * write is conditional on the item and fails, and its Fail step removes what it wrote.
+   * Deletes the video and everything stored for it: its running transcode (stopped first, so no
+   * further step starts), an open multipart upload, the raw source, the published media, and the
+   * item. Storage goes before the item, so a failure part-way leaves the item for the owner to
+   * retry; the media are swept again once the item is gone, for anything a task already in flight
+   * wrote meanwhile. Stopping does not cancel a task invocation that is already running (Step
+   * Functions lets it finish): such a task can no longer bring the video back (its write is
+   * conditional on the item and fails), but outputs it writes after the last sweep stay behind —
+   * a known gap: the media-writing tasks should drop their outputs when they find the item gone.
    *
    * Not idempotent in its answer: deleting a deleted video answers `NotFoundError`, like any
    * video that does not exist (nothing is left to remove, so repeating it is harmless).
@@ -59,6 +72,9 @@ export class Library {
   async remove(callerId: string, id: string): Promise<void> {
     const { videos, uploads, media } = this.deps;
     const video = await this.owned(callerId, id);
+    if ((RUNNING as readonly string[]).includes(video.status)) {
+      await this.deps.workflow.stop(id, video.generation, 'the video was deleted by its owner');
+    }
     // A no-op once the upload completed or was aborted; covers a complete racing this delete.
     await uploads.abort(video.rawKey, video.uploadId);
     await uploads.remove(video.rawKey);
@@ -91,22 +107,34 @@ export class Library {
 }
 
 /** The request's rules hold here too, whoever calls: at least one field, each within its limits. */
-function validate(request: UpdateVideoRequest): { version?: number } & VideoEdits {
+function validate(request: UpdateVideoRequest): UpdateVideoRequest {
   const result = UpdateVideoRequest.safeParse(request);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`);
   throw new ValidationError(details.join('; '), { details });
 }
 
-function checkEditable(video: Video, version: number | undefined): void {
+function checkEditable(video: Video, version: number | undefined, choosesPoster = false): void {
   if (video.status === 'aborted') {
     throw new ConflictError('this upload was aborted, so the video cannot be edited; delete it or start a new upload');
+  }
+  if (choosesPoster && video.status !== 'ready') {
+    throw new ConflictError(`video ${video.id} is ${video.status}: a poster can be chosen once it is ready`);
   }
   if (version !== undefined && video.version !== version) {
     throw new ConflictError(
       `video ${video.id} is at version ${video.version}, not ${version}: it changed since you loaded it; reload it and apply your edit again`,
     );
   }
+}
+
+/** The key of published thumbnail `candidate`; a `ValidationError` when the run made fewer. */
+function candidateKey(video: Video, candidate: number): string {
+  const key = video.media?.candidates[candidate];
+  if (key === undefined) {
+    throw invalid(`poster.candidate: this video has only ${video.media?.candidates.length ?? 0} candidate thumbnails`);
+  }
+  return key;
 }
 
 export function summaryOf(video: Video): VideoSummary {

@@ -47,7 +47,10 @@ export interface VideoRepository {
 }
 
 /** The fields a creator may edit; nothing else reaches an edit. */
-export type VideoEdits = Partial<Pick<Video, 'title' | 'description' | 'tags' | 'visibility'>>;
+export type VideoEdits = Partial<Pick<Video, 'title' | 'description' | 'tags' | 'visibility'>> & {
+  /** Key of the published poster (`media.poster`): one of `media.candidates`, on a ready video only. */
+  readonly poster?: string;
+};
 
 export interface EditExpectation {
   readonly ownerId: string;
@@ -171,7 +174,11 @@ export interface SearchRequest {
   readonly limit: number;
   /** Keyset: only hits ranked after this one (score descending, then id ascending). */
   readonly after?: { readonly score: number; readonly id: string };
-  /** Only documents indexed at or before this time (ms), so paging sees one stable corpus. */
+  /**
+   * Only videos created at or before this time (ms), so later pages of a search never show videos
+   * that arrived after its first page. By creation, not by `indexedAt`: a video re-indexed while
+   * someone pages (a view, an edit) must not vanish from their later pages.
+   */
   readonly asOf?: number;
   /** Never return these ids (e.g. the video itself, for related). */
   readonly excludeIds?: readonly string[];
@@ -196,4 +203,79 @@ export interface SearchIndex {
   search(request: SearchRequest): Promise<SearchHit[]>;
   /** Public ready videos (and the viewer's own) by trend decayed to `now` (ms), highest first. */
   trending(request: { readonly limit: number; readonly viewerId?: string; readonly now: number; readonly excludeIds?: readonly string[] }): Promise<SearchHit[]>;
+}
+
+/**
+ * Where the embedded search index keeps its snapshot (one JSON object, e.g. in S3), versioned by
+ * an ETag so writers never overwrite each other's changes.
+ */
+export interface SnapshotStore {
+  /** The current snapshot and its ETag; `undefined` when none was saved yet. */
+  load(): Promise<{ body: string; etag: string } | undefined>;
+  /**
+   * Replaces the snapshot only if its ETag is still `ifMatch` (`undefined`: only if there is no
+   * snapshot yet); returns the new ETag. Throws `ConflictError` when someone saved in between.
+   */
+  save(body: string, ifMatch: string | undefined): Promise<string>;
+  /** The current ETag without the body (a cheap freshness check); `undefined` when none. */
+  etag(): Promise<string | undefined>;
+}
+
+/** Signs search cursors so a client can neither forge one nor reuse it with another query. */
+export interface CursorSigner {
+  /** A MAC of `message` (URL-safe text). */
+  sign(message: string): Promise<string>;
+  /** Whether `signature` is `message`'s MAC (compared in constant time). */
+  verify(message: string, signature: string): Promise<boolean>;
+}
+
+/** A video's view counters as stored on its item. */
+export interface ViewCounters {
+  readonly views: number;
+  /** Time-decayed view score as of `trendAt` (ms); 0 and absent before the first view. */
+  readonly trend: number;
+  readonly trendAt?: number;
+}
+
+/** A video's card fields and counters, read fresh from the table (discovery re-checks with it). */
+export interface VideoSnapshot extends ViewCounters {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly visibility: Visibility;
+  readonly status: VideoStatus;
+  readonly createdAt: string;
+  readonly durationSeconds?: number;
+}
+
+/** Views, watch history and co-views, on the table beside the videos. */
+export interface ViewStore {
+  /**
+   * Marks that `viewer` viewed `videoId` in the hour starting `hour` (ms); true only for the first
+   * call of that (video, viewer, hour), atomically across concurrent callers. The mark expires
+   * (TTL) at `expiresAt` (ms).
+   */
+  claimView(videoId: string, viewer: string, hour: number, expiresAt: number): Promise<boolean>;
+  /** The counters of a video; `undefined` when there is no such video. */
+  counters(videoId: string): Promise<ViewCounters | undefined>;
+  /**
+   * Adds one view and sets the trend, only if `trendAt` is still `expectTrendAt` (`undefined`:
+   * never set). Returns the new counters, `'conflict'` when another view won the race, or
+   * `undefined` when the video no longer exists.
+   */
+  addView(videoId: string, next: { trend: number; trendAt: number }, expectTrendAt: number | undefined): Promise<ViewCounters | 'conflict' | undefined>;
+  /** Appends to a user's watch history. */
+  addHistory(userId: string, videoId: string, at: Date): Promise<void>;
+  /** A user's most recent history entries, newest first. */
+  history(userId: string, limit: number): Promise<{ videoId: string; at: string }[]>;
+  /** Adds one co-view to each pair (`videoId`, other) in both directions. */
+  addCoViews(videoId: string, others: readonly string[]): Promise<void>;
+  /** Videos co-viewed with `videoId`, most co-views first (at most `limit`). */
+  coViewed(videoId: string, limit: number): Promise<{ videoId: string; count: number }[]>;
+  /** Fresh snapshots of the videos that still exist (consistent reads), in no particular order. */
+  snapshots(ids: readonly string[]): Promise<VideoSnapshot[]>;
+  /** Deletes a deleted video's co-view counters, in both directions. Idempotent. */
+  forgetVideo(videoId: string): Promise<void>;
 }

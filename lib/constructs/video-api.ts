@@ -1,4 +1,4 @@
-import { Aws, RemovalPolicy, Validations, type CfnResource } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, RemovalPolicy, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -26,6 +26,8 @@ import { Env, PlaybackDefaults, UploadDefaults } from '#contracts/env';
 import { routes, type Route, type RouteId } from '#contracts/routes';
 import { AppFunction, type MediaBucketAccess, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
 import { Metadata, ResourceRole } from '#lib/metadata';
+import type { SearchIndex, SearchIndexAccess } from '#lib/constructs/search-index';
+import { acknowledgeResource } from '#lib/nag';
 
 /** Upload limits handed to the upload routes as env vars; each defaults to `UploadDefaults`. */
 export interface UploadLimits {
@@ -53,7 +55,7 @@ export interface VideoApiProps {
   readonly userPoolClient: IUserPoolClient;
   /**
    * The transcode workflow the CompleteUpload route starts (`states:StartExecution`,
-   * `Env.workflowArn`).
+   * `Env.workflowArn`), and DeleteVideo and DeleteMe stop (`states:StopExecution`).
    * @default - no workflow: completing an upload only marks it `uploaded`, and the raw bucket's
    * Object Created event starts the workflow
    */
@@ -93,6 +95,16 @@ export interface VideoApiProps {
    * @default - a new customer-managed key with yearly rotation that admits CloudWatch Logs
    */
   readonly logEncryptionKey?: IKey;
+  /**
+   * The search index the search and feed routes read (`search` in a route's access).
+   * @default - none: synthesis fails if a route needs it
+   */
+  readonly searchIndex?: SearchIndex;
+  /**
+   * The `{"key"}` secret search cursors are signed with (`Env.searchCursorSecret`, read).
+   * @default - none: synthesis fails if a route needs it
+   */
+  readonly searchCursorKey?: ISecret;
 }
 
 /** Where playback URLs point and how they are signed: bound by {@link VideoApi.usePlayback}. */
@@ -113,7 +125,8 @@ export interface PlaybackBinding {
  * `auth: 'optional'` routes also get the user pool's ids (from the route table, not from here).
  */
 interface RouteAccess {
-  readonly table: TableAccess;
+  /** The table, if the route uses it. */
+  readonly table?: TableAccess;
   readonly raw?: readonly RawBucketAccess[];
   readonly media?: readonly MediaBucketAccess[];
   /** Whether the route reads the upload limits (`Env.upload*`). */
@@ -122,6 +135,14 @@ interface RouteAccess {
   readonly startsWorkflow?: boolean;
   /** Whether the route hands out playback URLs: the CDN URL, the signing key (read), their lifetime. */
   readonly playback?: boolean;
+  /** Whether the route stops a video's running transcode (`states:StopExecution` on the workflow's executions). */
+  readonly stopsWorkflow?: boolean;
+  /** Whether the route deletes users from the pool (`cognito-idp:AdminDeleteUser`, `Env.userPoolId`). */
+  readonly deletesUsers?: boolean;
+  /** How the route uses the search index (its env and grants come from `SearchIndex.bind`). */
+  readonly search?: SearchIndexAccess;
+  /** Whether the route signs and verifies search cursors (the cursor key, read). */
+  readonly searchCursor?: boolean;
 }
 
 const routeAccess: Record<RouteId, RouteAccess> = {
@@ -138,8 +159,33 @@ const routeAccess: Record<RouteId, RouteAccess> = {
   ListMyVideos: { table: 'read' },
   // An open multipart upload, the original (a delete marker: the raw bucket is versioned), and
   // every published file under videos/<id>/.
-  DeleteVideo: { table: 'readWrite', raw: ['abort', 'delete'], media: ['list', 'delete'] },
+  DeleteVideo: { table: 'readWrite', raw: ['abort', 'delete'], media: ['list', 'delete'], stopsWorkflow: true },
+  // The profile is created on first read, so reading it may write.
+  GetMe: { table: 'readWrite' },
+  UpdateMe: { table: 'readWrite' },
+  ExportMe: { table: 'read' },
+  // Every video of the user as DeleteVideo deletes one, the user's partition, and the user.
+  DeleteMe: { table: 'readWrite', raw: ['abort', 'delete'], media: ['list', 'delete'], stopsWorkflow: true, deletesUsers: true },
+  // A view writes its mark, the video's counters, and (signed in) history and co-view items.
+  RecordView: { table: 'readWrite' },
+  // Feeds read the search index for candidates and re-check each one in the table.
+  GetTrending: { table: 'read', search: 'read' },
+  GetRelated: { table: 'read', search: 'read' },
+  GetRecommendations: { table: 'read', search: 'read' },
+  ListChannel: { table: 'read' },
+  // Search needs no table: hits come from the index (the snapshot object, or OpenSearch).
+  SearchVideos: { search: 'read', searchCursor: true },
 };
+
+/** `arn:…:execution:<state machine name>:*`, as `grantExecution` renders it. */
+function executionsArn(workflow: IStateMachine): string {
+  return `${Stack.of(workflow).formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: Arn.split(workflow.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  })}:*`;
+}
 
 /** Headers a browser may send to the API. */
 const corsAllowHeaders = ['Authorization', 'Content-Type', 'If-None-Match', 'If-Match', 'X-Amz-Date', 'X-Amz-Security-Token'];
@@ -230,7 +276,7 @@ export class VideoApi extends Construct {
         reason: 'API Gateway invokes route functions synchronously and gets every error back; a DLQ only receives failed asynchronous invocations.',
       });
       const access: RouteAccess = routeAccess[route.id];
-      fn.useTable(props.table, access.table);
+      if (access.table) fn.useTable(props.table, access.table);
       if (access.raw) fn.useRawBucket(props.rawBucket, ...access.raw);
       if (access.media) fn.useMediaBucket(props.mediaBucket, ...access.media);
       if (route.auth === 'optional') {
@@ -239,6 +285,28 @@ export class VideoApi extends Construct {
       if (access.startsWorkflow && props.workflow) {
         fn.setEnv(Env.workflowArn, props.workflow.stateMachineArn);
         props.workflow.grantStartExecution(fn);
+      }
+      if (access.stopsWorkflow && props.workflow) {
+        fn.setEnv(Env.workflowArn, props.workflow.stateMachineArn);
+        props.workflow.grantExecution(fn, 'states:StopExecution');
+        acknowledgeResource(
+          fn,
+          'AwsSolutions-IAM5',
+          executionsArn(props.workflow),
+          'states:StopExecution on the executions of the one transcode state machine; execution names are derived from video ids at run time.',
+        );
+      }
+      if (access.search) {
+        if (!props.searchIndex) throw new Error(`${this.node.path}: route ${route.id} reads the search index, but no searchIndex was given`);
+        props.searchIndex.bind(fn, access.search);
+      }
+      if (access.searchCursor) {
+        if (!props.searchCursorKey) throw new Error(`${this.node.path}: route ${route.id} signs search cursors, but no searchCursorKey was given`);
+        fn.useSecret(Env.searchCursorSecret, props.searchCursorKey);
+      }
+      if (access.deletesUsers) {
+        fn.setEnv(Env.userPoolId, props.userPool.userPoolId);
+        props.userPool.grant(fn, 'cognito-idp:AdminDeleteUser');
       }
       if (access.uploadConfig) {
         fn.setEnv(Env.uploadMaxBytes, limits.maxBytes)

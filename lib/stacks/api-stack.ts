@@ -7,6 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { Delivery } from '#lib/constructs/delivery';
+import type { SearchIndex } from '#lib/constructs/search-index';
 import { VideoApi, type UploadLimits } from '#lib/constructs/video-api';
 
 /** Options of the CDN in front of the API. */
@@ -39,6 +40,10 @@ export interface ApiStackProps extends StackProps {
   readonly playbackKey: ISecret;
   /** Where CloudFront writes standard logs. */
   readonly cdnLogBucket: IBucket;
+  /** The search index the search and feed routes read. */
+  readonly searchIndex: SearchIndex;
+  /** The `{"key"}` secret search cursors are signed with. */
+  readonly searchCursorKey: ISecret;
   /**
    * The transcode workflow the complete-upload route starts.
    * @default - none (the raw bucket's Object Created event starts it)
@@ -89,6 +94,8 @@ export class ApiStack extends Stack {
       userPoolClient,
       playbackKey,
       cdnLogBucket,
+      searchIndex,
+      searchCursorKey,
       workflow,
       allowedOrigins,
       throttlingRateLimit,
@@ -110,6 +117,8 @@ export class ApiStack extends Stack {
       throttlingRateLimit,
       throttlingBurstLimit,
       uploads,
+      searchIndex,
+      searchCursorKey,
     });
     const domain = delivery?.domain;
     this.delivery = new Delivery(this, 'Delivery', {

@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { FeaturePlan } from 'aws-cdk-lib/aws-cognito';
 import type { Construct } from 'constructs';
-import { UserAccounts } from '#lib/constructs/user-accounts';
+import { UserAccounts, type HostedUiOptions } from '#lib/constructs/user-accounts';
 
 /** Props of {@link AuthStack}. */
 export interface AuthStackProps extends StackProps {
@@ -10,6 +10,11 @@ export interface AuthStackProps extends StackProps {
    * @default FeaturePlan.PLUS
    */
   readonly featurePlan?: FeaturePlan;
+  /**
+   * The hosted UI's domain prefix and the web app's URL it returns to.
+   * @default - see {@link HostedUiOptions}
+   */
+  readonly hostedUi?: HostedUiOptions;
 }
 
 /** Accounts: the Cognito user pool and its public app client (the pool is retained). */
@@ -17,12 +22,16 @@ export class AuthStack extends Stack {
   public readonly accounts: UserAccounts;
 
   constructor(scope: Construct, id: string, props: AuthStackProps = {}) {
-    const { featurePlan, ...stackProps } = props;
+    const { featurePlan, hostedUi, ...stackProps } = props;
     super(scope, id, { description: 'vodstack: Cognito user pool and app client (retained)', ...stackProps });
 
-    this.accounts = new UserAccounts(this, 'UserAccounts', { featurePlan });
+    this.accounts = new UserAccounts(this, 'UserAccounts', { featurePlan, hostedUi });
 
     new CfnOutput(this, 'UserPoolId', { value: this.accounts.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.accounts.client.userPoolClientId });
+    new CfnOutput(this, 'HostedUiUrl', {
+      description: 'The hosted sign-in (OIDC issuer endpoints: /oauth2/authorize, /oauth2/token, /logout)',
+      value: this.accounts.domain.baseUrl(),
+    });
   }
 }

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { MediaBuckets } from '#lib/constructs/media-buckets';
 import { PlaybackSigningKey } from '#lib/constructs/playback-key';
+import { SearchCursorKey } from '#lib/constructs/search-cursor-key';
 import { VideoTable } from '#lib/constructs/video-table';
 
 /** Props of {@link DataStack}. */
@@ -21,6 +22,8 @@ export class DataStack extends Stack {
   public readonly videos: VideoTable;
   public readonly buckets: MediaBuckets;
   public readonly playbackKey: PlaybackSigningKey;
+  /** The key search cursors are signed with. */
+  public readonly searchCursorKey: SearchCursorKey;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     const { allowedOrigins, ...stackProps } = props;
@@ -29,6 +32,7 @@ export class DataStack extends Stack {
     this.videos = new VideoTable(this, 'VideoTable');
     this.buckets = new MediaBuckets(this, 'MediaBuckets', { allowedOrigins });
     this.playbackKey = new PlaybackSigningKey(this, 'PlaybackKey');
+    this.searchCursorKey = new SearchCursorKey(this, 'SearchCursorKey');
 
     new CfnOutput(this, 'TableName', { value: this.videos.table.tableName });
     new CfnOutput(this, 'RawBucketName', { value: this.buckets.raw.bucketName });

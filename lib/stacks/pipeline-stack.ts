@@ -2,7 +2,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import type { SearchBackend } from '#contracts/env';
 import { FfmpegLayer } from '#lib/constructs/ffmpeg-layer';
+import { SearchIndex } from '#lib/constructs/search-index';
 import { TranscodeWorkflow, type Transcoder } from '#lib/constructs/transcode-workflow';
 import { UploadTriggers } from '#lib/constructs/upload-triggers';
 
@@ -36,6 +38,11 @@ export interface PipelineStackProps extends StackProps {
    * @default - every rung up to the source's height
    */
   readonly ladderRungs?: readonly string[];
+  /**
+   * Which engine serves search (the indexer feeds it from the table's stream).
+   * @default 'embedded'
+   */
+  readonly search?: SearchBackend;
 }
 
 /** The transcoding pipeline: ffmpeg layer, workflow, and what starts it (stateless: safe to replace). */
@@ -43,9 +50,11 @@ export class PipelineStack extends Stack {
   public readonly ffmpeg: FfmpegLayer;
   public readonly workflow: TranscodeWorkflow;
   public readonly triggers: UploadTriggers;
+  /** The search index and its indexer (table stream → index); search functions bind to it. */
+  public readonly search: SearchIndex;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
-    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ladderRungs, ...stackProps } = props;
+    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ladderRungs, search, ...stackProps } = props;
     super(scope, id, { description: 'vodstack: transcode workflow, upload triggers, sweeper, ffmpeg layer', ...stackProps });
 
     this.ffmpeg = new FfmpegLayer(this, 'FfmpegLayer');
@@ -67,7 +76,17 @@ export class PipelineStack extends Stack {
       logEncryptionKey: this.workflow.logEncryptionKey,
     });
 
+    // The embedded index's snapshot lives in the media bucket under search/, which the CDN never serves.
+    this.search = new SearchIndex(this, 'SearchIndex', {
+      table,
+      snapshotBucket: mediaBucket,
+      backend: search,
+      logEncryptionKey: this.workflow.logEncryptionKey,
+    });
+
     new CfnOutput(this, 'WorkflowArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.triggers.deadLetters.queueUrl });
+    new CfnOutput(this, 'SearchIndexFailuresQueueUrl', { value: this.search.failures.queueUrl });
+    if (this.search.domain) new CfnOutput(this, 'SearchEndpoint', { value: this.search.domain.domainEndpoint });
   }
 }

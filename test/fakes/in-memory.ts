@@ -21,6 +21,8 @@ import { VideoQueries } from '#domain/videos';
 import { Library } from '#domain/library';
 import { Uploads, type UploadLimits } from '#domain/uploads';
 import type { Video } from '#domain/video';
+import type { SearchDocument, SearchHit, SearchIndex, SearchRequest, VideoSnapshot, ViewCounters, ViewStore } from '#domain/ports';
+import { byRank, isVisibleTo as isFindableBy, trendScore } from '#domain/search';
 
 /**
  * In-memory stand-ins for the domain's ports, faithful to the contracts in `ports.ts` (and to
@@ -127,6 +129,7 @@ export class InMemoryVideoRepository implements VideoRepository {
       ...(edits.description === undefined ? {} : { description: edits.description }),
       ...(edits.tags === undefined ? {} : { tags: edits.tags }),
       ...(edits.visibility === undefined ? {} : { visibility: edits.visibility }),
+      ...(edits.poster === undefined || !current.media ? {} : { media: { ...current.media, poster: edits.poster } }),
       version: current.version + 1,
       updatedAt: this.clock.now().toISOString(),
     };
@@ -375,6 +378,162 @@ export interface FakeLibrary extends FakeUploads {
 export function fakeLibrary(limits: Partial<UploadLimits> = {}): FakeLibrary {
   const uploads = fakeUploads(limits);
   const media = new InMemoryMediaStore();
-  const library = new Library({ videos: uploads.videos, uploads: uploads.store, media });
+  const library = new Library({ videos: uploads.videos, uploads: uploads.store, media, workflow: uploads.workflow });
   return { ...uploads, library, media };
 }
+
+/**
+ * `ViewStore` over an `InMemoryVideoRepository`: counters beside the videos (gone with them, as
+ * attributes of the video item are), marks, history and co-views in maps.
+ */
+export class InMemoryViewStore implements ViewStore {
+  private readonly marks = new Set<string>();
+  private readonly counts = new Map<string, ViewCounters>();
+  private readonly histories = new Map<string, { videoId: string; at: string }[]>();
+  private readonly coViews = new Map<string, Map<string, number>>();
+
+  constructor(private readonly videos: InMemoryVideoRepository) {}
+
+  async claimView(videoId: string, viewer: string, hour: number): Promise<boolean> {
+    const key = `${videoId}#${viewer}#${hour}`;
+    if (this.marks.has(key)) return false;
+    this.marks.add(key);
+    return true;
+  }
+
+  async counters(videoId: string): Promise<ViewCounters | undefined> {
+    if (!(await this.videos.get(videoId))) return undefined;
+    return { ...(this.counts.get(videoId) ?? { views: 0, trend: 0 }) };
+  }
+
+  async addView(videoId: string, next: { trend: number; trendAt: number }, expectTrendAt: number | undefined): Promise<ViewCounters | 'conflict' | undefined> {
+    const current = await this.counters(videoId);
+    if (!current) return undefined;
+    if (current.trendAt !== expectTrendAt) return 'conflict';
+    const updated = { views: current.views + 1, ...next };
+    this.counts.set(videoId, updated);
+    return { ...updated };
+  }
+
+  async addHistory(userId: string, videoId: string, at: Date): Promise<void> {
+    this.histories.set(userId, [...(this.histories.get(userId) ?? []), { videoId, at: at.toISOString() }]);
+  }
+
+  /** Newest first, by time then video id (the sort key's order). */
+  async history(userId: string, limit: number): Promise<{ videoId: string; at: string }[]> {
+    const key = (h: { videoId: string; at: string }) => `${h.at}#${h.videoId}`;
+    return [...(this.histories.get(userId) ?? [])].sort((a, b) => (key(a) < key(b) ? 1 : -1)).slice(0, limit);
+  }
+
+  async addCoViews(videoId: string, others: readonly string[]): Promise<void> {
+    for (const other of others.filter((o) => o !== videoId)) {
+      for (const [a, b] of [[videoId, other], [other, videoId]] as const) {
+        const row = this.coViews.get(a) ?? new Map<string, number>();
+        row.set(b, (row.get(b) ?? 0) + 1);
+        this.coViews.set(a, row);
+      }
+    }
+  }
+
+  async coViewed(videoId: string, limit: number): Promise<{ videoId: string; count: number }[]> {
+    return [...(this.coViews.get(videoId) ?? new Map<string, number>()).entries()]
+      .map(([id, count]) => ({ videoId: id, count }))
+      .sort((a, b) => b.count - a.count || (a.videoId < b.videoId ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  async snapshots(ids: readonly string[]): Promise<VideoSnapshot[]> {
+    const found: VideoSnapshot[] = [];
+    for (const id of new Set(ids)) {
+      const video = await this.videos.get(id);
+      if (!video) continue;
+      const { views, trend, trendAt } = this.counts.get(id) ?? { views: 0, trend: 0 };
+      found.push({
+        id,
+        ownerId: video.ownerId,
+        title: video.title,
+        description: video.description,
+        tags: video.tags,
+        visibility: video.visibility,
+        status: video.status,
+        createdAt: video.createdAt,
+        ...(video.media ? { durationSeconds: video.media.durationSeconds } : {}),
+        views,
+        trend,
+        ...(trendAt !== undefined ? { trendAt } : {}),
+      });
+    }
+    return found;
+  }
+
+  async forgetVideo(videoId: string): Promise<void> {
+    for (const other of this.coViews.get(videoId)?.keys() ?? []) this.coViews.get(other)?.delete(videoId);
+    this.coViews.delete(videoId);
+  }
+
+  /** Test seam: a user's history, oldest first. */
+  historyOf(userId: string): { videoId: string; at: string }[] {
+    return [...(this.histories.get(userId) ?? [])];
+  }
+}
+
+/**
+ * A `SearchIndex` on a map with the contract's rules (visibility, tags, `asOf`, `excludeIds`,
+ * keyset order) and a simple deterministic relevance: per query word, the best of title 3, tags 2,
+ * description 1 where a word of that field equals it (or starts with it: 0.8×). No typo tolerance;
+ * the real engines' contract suite covers that.
+ */
+export class InMemorySearchIndex implements SearchIndex {
+  readonly docs = new Map<string, SearchDocument>();
+
+  async upsert(docs: readonly SearchDocument[]): Promise<void> {
+    for (const doc of docs) this.docs.set(doc.id, structuredClone(doc));
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.docs.delete(id);
+  }
+
+  async search(request: SearchRequest): Promise<SearchHit[]> {
+    const terms = words(request.text ?? '');
+    const tags = request.tags ?? [];
+    const exclude = new Set(request.excludeIds ?? []);
+    const hits: SearchHit[] = [];
+    for (const doc of this.docs.values()) {
+      if (!isFindableBy(doc, request.viewerId) || exclude.has(doc.id)) continue;
+      if (request.asOf !== undefined && Date.parse(doc.createdAt) > request.asOf) continue;
+      if (!tags.every((tag) => doc.tags.some((t) => t.toLowerCase() === tag))) continue;
+      const fields = [
+        [3, words(doc.title)],
+        [2, words(doc.tags.join(' '))],
+        [1, words(doc.description)],
+      ] as const;
+      let score = 0;
+      for (const term of terms) {
+        let best = 0;
+        for (const [weight, fieldWords] of fields) {
+          if (fieldWords.includes(term)) best = Math.max(best, weight);
+          else if (fieldWords.some((w) => w.startsWith(term))) best = Math.max(best, weight * 0.8);
+        }
+        score += best;
+      }
+      if (terms.length > 0 && score === 0) continue;
+      const hit = { doc: structuredClone(doc), score: Number(score.toFixed(6)) };
+      const after = request.after;
+      if (after && !(hit.score < after.score || (hit.score === after.score && doc.id > after.id))) continue;
+      hits.push(hit);
+    }
+    return hits.sort(byRank).slice(0, request.limit);
+  }
+
+  async trending(request: { readonly limit: number; readonly viewerId?: string; readonly now: number; readonly excludeIds?: readonly string[] }): Promise<SearchHit[]> {
+    const exclude = new Set(request.excludeIds ?? []);
+    return [...this.docs.values()]
+      .filter((doc) => doc.status === 'ready' && isFindableBy(doc, request.viewerId) && !exclude.has(doc.id))
+      .map((doc) => ({ doc: structuredClone(doc), score: trendScore(doc, request.now) }))
+      .sort(byRank)
+      .slice(0, request.limit);
+  }
+}
+
+const words = (text: string): string[] => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);

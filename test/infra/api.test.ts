@@ -49,7 +49,7 @@ describe('VideoApi routes', () => {
 
   it('puts no authorizer on optional-auth routes, and hands their functions the user pool to verify a sent token', () => {
     const optional = routes.filter((r) => r.auth === 'optional');
-    expect(optional.map((r) => r.id).sort()).toEqual(['GetStream', 'GetVideo']);
+    expect(optional.map((r) => r.id).sort()).toEqual(['GetRelated', 'GetStream', 'GetTrending', 'GetVideo', 'ListChannel', 'RecordView', 'SearchVideos']);
     for (const route of optional) {
       const method = findMethod(route.method, route.path)!;
       expect(method.Properties!.AuthorizationType, route.id).toBe('NONE');
@@ -60,8 +60,8 @@ describe('VideoApi routes', () => {
       expect(vars[Env.userPoolClientId]['Fn::GetStackOutput'], route.id).toMatchObject({ StackName: 'Vodstack-Auth' });
       expect(vars[Env.userPoolId]).not.toEqual(vars[Env.userPoolClientId]);
     }
-    // Routes with an authorizer do not need the ids.
-    for (const route of routes.filter((r) => r.auth === 'user')) {
+    // Routes with an authorizer do not need the ids (DeleteMe is given the pool to delete the user).
+    for (const route of routes.filter((r) => r.auth === 'user' && r.id !== 'DeleteMe')) {
       const [, fn] = routeFunctions(synth.api).get(route.id)!;
       expect(fn.Properties!.Environment.Variables[Env.userPoolId], route.id).toBeUndefined();
     }
@@ -168,15 +168,18 @@ describe('route functions', () => {
   });
 
   it('get the table name, and the buckets only where they use them, from names in #contracts/env', () => {
-    const rawRoutes = new Set(['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload', 'DeleteVideo']);
+    const rawRoutes = new Set(['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload', 'DeleteVideo', 'DeleteMe']);
     for (const [routeId, [, fn]] of routeFunctions(synth.api)) {
       const vars = fn.Properties!.Environment.Variables as Record<string, unknown>;
-      expect(vars[Env.tableName], routeId).toEqual({
-        'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }),
-      });
+      // Search reads the index only, never the table.
+      if (routeId === 'SearchVideos') expect(vars[Env.tableName], routeId).toBeUndefined();
+      else
+        expect(vars[Env.tableName], routeId).toEqual({
+          'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }),
+        });
       if (rawRoutes.has(routeId)) expect(vars[Env.rawBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
       else expect(vars[Env.rawBucket], routeId).toBeUndefined();
-      if (routeId === 'DeleteVideo') expect(vars[Env.mediaBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+      if (routeId === 'DeleteVideo' || routeId === 'DeleteMe') expect(vars[Env.mediaBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
       else expect(vars[Env.mediaBucket], routeId).toBeUndefined();
     }
   });

@@ -47,8 +47,41 @@ describe('UserAccounts', () => {
     );
     expect(client.Properties!.GenerateSecret).toBe(false);
     expect(client.Properties!.PreventUserExistenceErrors).toBe('ENABLED');
-    expect(client.Properties!.AllowedOAuthFlows).toBeUndefined();
     expect(client.Metadata?.[Metadata.resource]).toBe(ResourceRole.userPoolClient);
+  });
+
+  it('offers the hosted UI with the authorization code grant only, for openid, email and profile', () => {
+    const [, client] = onlyResource(synth.auth, 'AWS::Cognito::UserPoolClient');
+    expect(client.Properties).toMatchObject({
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      SupportedIdentityProviders: ['COGNITO'],
+      CallbackURLs: ['http://localhost:3000/auth/callback'],
+      LogoutURLs: ['http://localhost:3000/'],
+      GenerateSecret: false,
+    });
+    expect([...client.Properties!.AllowedOAuthScopes].sort()).toEqual(['email', 'openid', 'profile']);
+    const [, domain] = onlyResource(synth.auth, 'AWS::Cognito::UserPoolDomain');
+    expect(domain.Properties!.Domain).toEqual({ 'Fn::Join': ['', ['vodstack-auth-', { Ref: 'AWS::AccountId' }]] });
+    expect(domain.Properties!.CustomDomainConfig).toBeUndefined();
+    expect(Object.keys(synth.auth.findOutputs('HostedUiUrl'))).toEqual(['HostedUiUrl']);
+  });
+
+  it('takes the domain prefix and the app URL from context, defaulting the app URL to the custom domain', () => {
+    const custom = synthesize({ authDomainPrefix: 'my-videos', appUrl: 'https://d111.cloudfront.net/' });
+    custom.auth.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'my-videos' });
+    custom.auth.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: ['https://d111.cloudfront.net/auth/callback'],
+      LogoutURLs: ['https://d111.cloudfront.net/'],
+    });
+    const branded = synthesize({ domainName: 'video.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
+    branded.auth.hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['https://video.example.com/auth/callback'] });
+  });
+
+  it('refuses a domain prefix Cognito would reject and a callback that is not https', () => {
+    expect(() => synthesize({ authDomainPrefix: 'My_Videos' })).toThrow(/authDomainPrefix/);
+    expect(() => synthesize({ authDomainPrefix: 'cognito-videos' })).toThrow(/authDomainPrefix/);
+    expect(() => synthesize({ appUrl: 'http://video.example.com' })).toThrow(/https/);
   });
 
   it('switches to another feature plan from the cognitoFeaturePlan context', () => {

@@ -211,8 +211,10 @@ describe('MediaBuckets', () => {
 
 describe('PlaybackSigningKey', () => {
   it('is a retained secret whose value Secrets Manager generates as {"kid":"1","key":<64 letters and digits>}', () => {
-    const [, secret] = onlyResource(synth.data, 'AWS::SecretsManager::Secret');
-    expect(secret.Metadata?.[Metadata.resource]).toBe(ResourceRole.playbackKey);
+    const secrets = Object.values(resourcesOfType(synth.data, 'AWS::SecretsManager::Secret'));
+    const playbackKeys = secrets.filter((s) => s.Metadata?.[Metadata.resource] === ResourceRole.playbackKey);
+    expect(playbackKeys).toHaveLength(1);
+    const secret = playbackKeys[0]!;
     expect(secret.DeletionPolicy).toBe('Retain');
     expect(secret.UpdateReplacePolicy).toBe('Retain');
     expect(secret.Properties!.GenerateSecretString).toEqual({
@@ -223,5 +225,23 @@ describe('PlaybackSigningKey', () => {
       IncludeSpace: false,
     });
     expect(secret.Properties!.SecretString).toBeUndefined();
+  });
+});
+
+describe('SearchCursorKey', () => {
+  it('is a secret whose value Secrets Manager generates as {"key":<64 letters and digits>}, never in the template', () => {
+    const keys = Object.entries(resourcesOfType(synth.data, 'AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('SearchCursorKey'));
+    expect(keys).toHaveLength(1);
+    const [, secret] = keys[0]!;
+    expect(secret.Properties!.GenerateSecretString).toEqual({
+      SecretStringTemplate: '{}',
+      GenerateStringKey: 'key',
+      PasswordLength: 64,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+    });
+    expect(secret.Properties!.SecretString).toBeUndefined();
+    // Losing it only invalidates open cursors, so it goes with the stack.
+    expect(secret.DeletionPolicy).toBe('Delete');
   });
 });

@@ -39,7 +39,7 @@ describe('least privilege', () => {
   });
 
   it('gives read-only routes no write on the table', () => {
-    for (const route of ['GetUpload', 'GetVideoStatus', 'GetVideo', 'GetStream', 'ListMyVideos'] as const) {
+    for (const route of ['GetUpload', 'GetVideoStatus', 'GetVideo', 'GetStream', 'ListMyVideos', 'ExportMe', 'GetTrending', 'GetRelated', 'GetRecommendations', 'ListChannel'] as const) {
       const dynamo = actionsWithPrefix(statementsOf(route), 'dynamodb:');
       expect(dynamo, route).toContain('dynamodb:GetItem');
       for (const write of tableWrites) expect(dynamo, route).not.toContain(write);
@@ -47,7 +47,7 @@ describe('least privilege', () => {
   });
 
   it('lets the routes that change uploads and videos write the table', () => {
-    for (const route of ['StartUpload', 'CompleteUpload', 'AbortUpload', 'UpdateVideo', 'DeleteVideo'] as const) {
+    for (const route of ['StartUpload', 'CompleteUpload', 'AbortUpload', 'UpdateVideo', 'DeleteVideo', 'GetMe', 'UpdateMe', 'DeleteMe', 'RecordView'] as const) {
       expect(actionsWithPrefix(statementsOf(route), 'dynamodb:'), route).toEqual(expect.arrayContaining(tableWrites));
     }
   });
@@ -64,6 +64,18 @@ describe('least privilege', () => {
       UpdateVideo: [],
       ListMyVideos: [],
       DeleteVideo: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket'],
+      GetMe: [],
+      UpdateMe: [],
+      ExportMe: [],
+      DeleteMe: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket'],
+      RecordView: [],
+      // Feeds read the embedded index's snapshot for candidates.
+      GetTrending: ['s3:GetObject'],
+      GetRelated: ['s3:GetObject'],
+      GetRecommendations: ['s3:GetObject'],
+      ListChannel: [],
+      // The embedded index's snapshot (GetObject covers the HEAD of the freshness check).
+      SearchVideos: ['s3:GetObject'],
     };
     for (const [route, actions] of Object.entries(expected) as [RouteId, string[]][]) {
       expect(actionsWithPrefix(statementsOf(route), 's3:'), route).toEqual(actions);
@@ -111,9 +123,37 @@ describe('least privilege', () => {
     for (const action of ['s3:PutObject', 's3:DeleteObjectVersion', 's3:GetObject']) expect(on(action), action).toEqual([]);
   });
 
+  it('lets only DeleteVideo and DeleteMe stop workflow runs, on the transcode executions only', () => {
+    const stoppers = [...routeFunctions(synth.api).keys()].filter((route) =>
+      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('states:'))),
+    );
+    expect(stoppers.sort()).toEqual(['CompleteUpload', 'DeleteMe', 'DeleteVideo']);
+    for (const route of ['DeleteVideo', 'DeleteMe'] as const) {
+      const statements = statementsOf(route);
+      expect(actionsWithPrefix(statements, 'states:'), route).toEqual(['states:StopExecution']);
+      const [stop] = statements.filter((s) => actionsOf(s).includes('states:StopExecution'));
+      expect(JSON.stringify(stop!.Resource), route).toMatch(/:execution:/);
+      expect(JSON.stringify(stop!.Resource), route).toMatch(/:\*"\]\]\}$/);
+      const [, fn] = routeFunctions(synth.api).get(route)!;
+      expect(fn.Properties!.Environment.Variables.WORKFLOW_ARN, route).toEqual({
+        'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Pipeline' }),
+      });
+    }
+  });
+
+  it('lets only DeleteMe delete users, in the one user pool', () => {
+    const admins = [...routeFunctions(synth.api).keys()].filter((route) =>
+      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('cognito-idp:'))),
+    );
+    expect(admins).toEqual(['DeleteMe']);
+    const statements = statementsOf('DeleteMe').filter((s) => actionsOf(s).some((a) => a.startsWith('cognito-idp:')));
+    expect(statements.flatMap(actionsOf)).toEqual(['cognito-idp:AdminDeleteUser']);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('Vodstack-Auth');
+  });
+
   it('lets only GetStream among the routes read the playback signing key', () => {
     const secretReaders = [...routeFunctions(synth.api).keys()].filter((route) =>
-      statementsOf(route as RouteId).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue')),
+      statementsOf(route as RouteId).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('PlaybackKey')),
     );
     expect(secretReaders).toEqual(['GetStream']);
     const reads = statementsOf('GetStream').filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
@@ -121,5 +161,49 @@ describe('least privilege', () => {
     expect(actionsOf(reads[0]!).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     // The secret's own ARN (from the data stack), not a wildcard.
     expect(reads[0]!.Resource).toEqual({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }) });
+  });
+
+  it('lets only SearchVideos read the search cursor key, and gives it no table and only the snapshot object', () => {
+    const cursorReaders = [...routeFunctions(synth.api).keys()].filter((route) =>
+      statementsOf(route as RouteId).some((s) => actionsOf(s).includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes('SearchCursorKey')),
+    );
+    expect(cursorReaders).toEqual(['SearchVideos']);
+    const statements = statementsOf('SearchVideos');
+    const reads = statements.filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    expect(reads).toHaveLength(1);
+    expect(actionsOf(reads[0]!).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(reads[0]!.Resource).toEqual({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }) });
+    expect(actionsWithPrefix(statements, 'dynamodb:')).toEqual([]);
+    const snapshotReads = statements.filter((s) => actionsOf(s).includes('s3:GetObject'));
+    expect(snapshotReads).toHaveLength(1);
+    expect(JSON.stringify(snapshotReads[0]!.Resource)).toMatch(/MediaBucketsMedia.*\/search\/videos\.json"\]\]\}$/);
+  });
+
+  it('lets the feed routes read only the search snapshot, and only RecordView among discovery routes write the table', () => {
+    for (const route of ['GetTrending', 'GetRelated', 'GetRecommendations'] as const) {
+      const snapshotReads = statementsOf(route).filter((s) => actionsOf(s).includes('s3:GetObject'));
+      expect(snapshotReads, route).toHaveLength(1);
+      expect(JSON.stringify(snapshotReads[0]!.Resource), route).toMatch(/MediaBucketsMedia.*\/search\/videos\.json"\]\]\}$/);
+    }
+    for (const route of ['RecordView', 'ListChannel'] as const) {
+      expect(actionsWithPrefix(statementsOf(route), 's3:'), route).toEqual([]);
+    }
+    expect(actionsWithPrefix(statementsOf('RecordView'), 'dynamodb:')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+  });
+});
+
+describe('least privilege with the OpenSearch backend', () => {
+  it('lets SearchVideos only read the videos index of the domain (GET and HEAD), with its endpoint in env', () => {
+    const os = synthesize({ search: 'opensearch' });
+    const [, fn] = routeFunctions(os.api).get('SearchVideos')!;
+    const vars = fn.Properties!.Environment.Variables as Record<string, unknown>;
+    expect(vars['SEARCH_BACKEND']).toBe('opensearch');
+    expect(vars['OPENSEARCH_ENDPOINT']).toBeDefined();
+    expect(vars['SEARCH_SNAPSHOT_BUCKET']).toBeUndefined();
+    const statements = functionStatements(os.api, fn);
+    const es = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('es:')));
+    expect([...new Set(es.flatMap(actionsOf))].sort()).toEqual(['es:ESHttpGet', 'es:ESHttpHead']);
+    for (const statement of es) expect(JSON.stringify(statement.Resource)).toMatch(/\/videos(\/\*)?"/);
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
   });
 });

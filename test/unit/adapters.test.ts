@@ -259,6 +259,7 @@ describe("DynamoVideoRepository: a creator's edits, deletes and lists", () => {
 
   it("deletes only the owner's video, answering NotFoundError otherwise", async () => {
     dynamo.on(DeleteCommand).resolvesOnce({}).rejects(conditionFailed());
+    dynamo.on(QueryCommand).resolves({ Items: [] }); // nothing else in the video's partition
 
     await repository.remove('vid00000001', 'user-alice');
     await expect(repository.remove('vid00000001', 'user-alice')).rejects.toBeInstanceOf(NotFoundError);

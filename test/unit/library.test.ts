@@ -177,7 +177,7 @@ describe('Library.update', () => {
     const bad = await rejection(f.library.update(OWNER, video.id, { title: '   ', tags: ['x'.repeat(51)] }));
 
     expect(empty).toBeInstanceOf(ValidationError);
-    expect((empty as ValidationError).details).toEqual(['body: send at least one of title, description, tags, visibility']);
+    expect((empty as ValidationError).details).toEqual(['body: send at least one of title, description, tags, visibility, poster']);
     expect(bad).toBeInstanceOf(ValidationError);
     expect((bad as ValidationError).details).toEqual(['title: title must not be empty', 'tags.0: each tag must be at most 50 characters']);
     expect(await f.videos.get(video.id)).toMatchObject({ title: video.title, version: 1 });
@@ -486,7 +486,7 @@ describe('the video management handlers', () => {
     expect(stale.statusCode).toBe(409);
     expect(errorOf(stale)).toMatchObject({ code: 'ConflictError', message: expect.stringMatching(/version 3, not 2/) });
     expect(empty.statusCode).toBe(400);
-    expect(errorOf(empty).details).toEqual(['body: send at least one of title, description, tags, visibility']);
+    expect(errorOf(empty).details).toEqual(['body: send at least one of title, description, tags, visibility, poster']);
     expect(unknown.statusCode).toBe(400);
     expect(errorOf(unknown).details).toEqual(['body: remove unknown field "status"']);
   });
