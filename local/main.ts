@@ -57,7 +57,8 @@ function buildWebAppIfStale(): void {
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
   if (built && newestIn('web', ['dist', 'node_modules']) <= built) return;
   console.log('vodstack: building the web app (npm run build:web)…');
-  execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit' });
+  // Always the production build, even when started from a test runner that sets NODE_ENV=test.
+  execFileSync('npm', ['run', '--silent', 'build:web'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }
 
 function newestIn(dir: string, skip: string[]): number {

@@ -24,7 +24,8 @@ export default async function setup(project: TestProject) {
   const port = await consecutiveFreePorts(6);
   const log = createWriteStream(join(ARTIFACTS, 'platform.log'));
   const child = spawn('npm', ['start'], {
-    env: { ...process.env, PORT: String(port), VODSTACK_DATA_DIR: dataDir },
+    // As a user runs it: without the test runner's NODE_ENV=test.
+    env: { ...withoutTestEnv(process.env), PORT: String(port), VODSTACK_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -37,6 +38,11 @@ export default async function setup(project: TestProject) {
     log.end();
     rmSync(dataDir, { recursive: true, force: true });
   };
+}
+
+function withoutTestEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_ENV: _nodeEnv, VITEST: _vitest, ...rest } = env;
+  return rest;
 }
 
 async function consecutiveFreePorts(count: number): Promise<number> {

@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import {
+  AccountExport,
+  Profile,
+  RecordViewResponse,
   UploadSession,
+  VideoCardPage,
   VideoList,
   VideoStatusView,
   VideoView,
   StreamView,
   type StartUploadRequest,
+  type UpdateProfileRequest,
   type UpdateVideoRequest,
 } from '#contracts/api';
 import { API_PREFIX } from '#contracts/routes';
@@ -54,12 +59,37 @@ export class ApiClient {
   status = (id: string) => this.call('GET', `/videos/${enc(id)}/status`, VideoStatusView, 'user');
   video = (id: string) => this.call('GET', `/videos/${enc(id)}`, VideoView, 'optional');
   stream = (id: string) => this.call('GET', `/videos/${enc(id)}/stream`, StreamView, 'optional');
-  updateVideo = (id: string, patch: UpdateVideoRequest) => this.call('PATCH', `/videos/${enc(id)}`, VideoView, 'user', patch);
+  updateVideo = (id: string, patch: VideoPatch) => this.call('PATCH', `/videos/${enc(id)}`, VideoView, 'user', patch);
   deleteVideo = (id: string) => this.call('DELETE', `/videos/${enc(id)}`, z.unknown(), 'user');
   myVideos = (cursor?: string, limit = 24) => {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
     return this.call('GET', `/me/videos?${query}`, VideoList, 'user');
   };
+
+  /** Search over title, tags and description; `cursor` is valid only with the same `q`, `tags` and `pageSize`. */
+  search = ({ q, tags = [], pageSize, cursor }: SearchParams) => {
+    const query = new URLSearchParams({
+      ...(q ? { q } : {}),
+      ...(tags.length ? { tags: tags.join(',') } : {}),
+      ...(pageSize ? { page_size: String(pageSize) } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
+    return this.call('GET', `/search/videos?${query}`, VideoCardPage, 'optional');
+  };
+  trending = (limit = 12) => this.call('GET', `/feed/trending?limit=${limit}`, VideoCardPage, 'optional');
+  recommendations = (limit = 12) => this.call('GET', `/me/recommendations?limit=${limit}`, VideoCardPage, 'user');
+  related = (id: string, limit = 10) => this.call('GET', `/videos/${enc(id)}/related?limit=${limit}`, VideoCardPage, 'optional');
+  channel = (userId: string, cursor?: string, limit = 24) => {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+    return this.call('GET', `/users/${enc(userId)}/videos?${query}`, VideoCardPage, 'optional');
+  };
+  recordView = (id: string, sessionId?: string) =>
+    this.call('POST', `/videos/${enc(id)}/views`, RecordViewResponse, 'optional', sessionId ? { sessionId } : {});
+  profile = () => this.call('GET', '/me', Profile, 'user');
+  updateProfile = (patch: UpdateProfileRequest) => this.call('PATCH', '/me', Profile, 'user', patch);
+  /** The export exactly as sent (checked against the contract, nothing dropped), for the download. */
+  exportAccount = () => this.call('GET', '/me/export', z.custom<AccountExport>((v) => AccountExport.safeParse(v).success), 'user');
+  deleteAccount = () => this.call('DELETE', '/me', z.unknown(), 'user');
 
   private async call<S extends z.ZodType>(method: string, path: string, schema: S, auth: Auth, body?: unknown): Promise<z.infer<S>> {
     const token = await this.options.idToken();
@@ -97,6 +127,23 @@ export class ApiClient {
 
 const enc = encodeURIComponent;
 
+/** `PATCH /videos/{id}`: the editable fields, and the poster chosen among the candidates (0..2). */
+export type VideoPatch = UpdateVideoRequest;
+
+export interface SearchParams {
+  readonly q?: string;
+  readonly tags?: readonly string[];
+  readonly pageSize?: number;
+  readonly cursor?: string;
+}
+
+/**
+ * A 404 without the API's error body: no route answers this path on this server (a feature not
+ * deployed yet), rather than a missing video.
+ */
+export const isUnavailable = (error: unknown): boolean =>
+  error instanceof ApiError && (error.status === 405 || (error.status === 404 && error.code === 'HTTP404'));
+
 function errorOf(response: Response, parsed: unknown): ApiError {
   const body = parsed as { error?: { code?: unknown; message?: unknown; details?: unknown }; message?: unknown } | undefined;
   const retryAfter = Number(response.headers.get('retry-after') ?? NaN);
@@ -113,6 +160,8 @@ export function describeError(error: unknown): string {
   switch (true) {
     case error.status === 0:
       return error.message;
+    case isUnavailable(error):
+      return 'This part of vodstack is not available on this server yet.';
     case error.status === 401:
       return error.code === 'NotSignedIn' ? error.message : 'Your session has expired. Please log in again.';
     case error.status === 403:

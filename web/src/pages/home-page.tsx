@@ -1,16 +1,19 @@
+import { useApi } from '../api/api-context.tsx';
 import { useAuth } from '../auth/auth-context.tsx';
 import { useConfig } from '../config-context.ts';
 import { Link } from '../router.tsx';
+import { FeedRow } from '../ui/feed-row.tsx';
 import { Page } from '../ui/page.tsx';
 import { useUploads } from '../upload/uploads-context.tsx';
 
 export function HomePage() {
+  const api = useApi();
   const { user } = useAuth();
   const { demoVideoId } = useConfig();
   const { items } = useUploads();
   const unfinished = items.filter((i) => i.stage === 'interrupted').length;
   return (
-    <Page title="Home" heading={user ? 'Welcome back' : 'Welcome to vodstack'}>
+    <Page title="Home" heading={user ? 'Welcome back' : 'Welcome to vodstack'} wide>
       <p className="lead">Upload your videos, and watch them play smoothly at the quality your network allows.</p>
       {unfinished > 0 && (
         <p className="notice">
@@ -54,6 +57,15 @@ export function HomePage() {
           </>
         )}
       </ul>
+      {user && (
+        <FeedRow
+          title="Recommended for you"
+          load={() => api.recommendations()}
+          loadKey={`recommended:${user.id}`}
+          empty="Watch a few videos, and recommendations for you will appear here."
+        />
+      )}
+      <FeedRow title="Trending" load={() => api.trending()} loadKey={`trending:${user?.id ?? ''}`} empty="Nothing is trending yet. Upload a public video to get things going." />
     </Page>
   );
 }

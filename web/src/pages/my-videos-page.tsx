@@ -5,6 +5,7 @@ import { ApiError, describeError } from '../api/client.ts';
 import { useAuth } from '../auth/auth-context.tsx';
 import { Link } from '../router.tsx';
 import { formatBytes, formatClock, formatDate, percent, sentence } from '../ui/format.ts';
+import { candidateUrl } from '../ui/discovery.ts';
 import { ErrorMessage, Page } from '../ui/page.tsx';
 import { VisibilityField, visibilityLabel } from '../ui/visibility-field.tsx';
 import { parseTags } from '../upload/metadata.ts';
@@ -206,6 +207,7 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
   const [tags, setTags] = useState(video.tags.join(', '));
   const [visibility, setVisibility] = useState<Visibility>(video.visibility);
   const [version, setVersion] = useState(video.version);
+  const [poster, setPoster] = useState<number>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement>(null);
@@ -216,7 +218,16 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
     setBusy(true);
     setError(undefined);
     try {
-      onDone(await api.updateVideo(video.id, { title, description, tags: parseTags(tags), visibility, version }));
+      onDone(
+        await api.updateVideo(video.id, {
+          title,
+          description,
+          tags: parseTags(tags),
+          visibility,
+          version,
+          ...(poster === undefined ? {} : { poster: { candidate: poster } }),
+        }),
+      );
     } catch (caught) {
       if (caught instanceof ApiError && caught.status === 409) {
         // Changed elsewhere: show the latest, and let the person decide again.
@@ -254,6 +265,7 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
         </p>
       </div>
       <VisibilityField value={visibility} onChange={setVisibility} />
+      {video.status === 'ready' && <PosterField videoId={video.id} value={poster} onChange={setPoster} />}
       <ErrorMessage>{error}</ErrorMessage>
       <div className="row">
         <button type="submit" className="primary" disabled={busy}>
@@ -264,6 +276,46 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
         </button>
       </div>
     </form>
+  );
+}
+
+/** Candidate thumbnails the pipeline made, as `PATCH` numbers them (0..2). */
+const CANDIDATES = [0, 1, 2] as const;
+
+/** "Poster": keep the current one, or choose one of the candidate frames (shown via the stream's signed URLs). */
+function PosterField({ videoId, value, onChange }: { videoId: string; value: number | undefined; onChange: (value: number | undefined) => void }) {
+  const api = useApi();
+  const id = useId();
+  const [poster, setPoster] = useState<string>();
+  const [broken, setBroken] = useState<readonly number[]>([]);
+  useEffect(() => {
+    let cancelled = false;
+    api.stream(videoId).then(
+      (stream) => !cancelled && setPoster(stream.poster),
+      () => undefined, // no stream, no choice: the rest of the form still works
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, videoId]);
+  if (!poster) return null;
+  const choices = CANDIDATES.filter((n) => !broken.includes(n));
+  return (
+    <fieldset className="poster-field">
+      <legend>Poster</legend>
+      <label className="poster-choice">
+        <input type="radio" name={`${id}-poster`} checked={value === undefined} onChange={() => onChange(undefined)} />
+        <img src={poster} alt="" width={160} height={90} />
+        <span>Keep the current poster</span>
+      </label>
+      {choices.map((n) => (
+        <label key={n} className="poster-choice">
+          <input type="radio" name={`${id}-poster`} checked={value === n} onChange={() => onChange(n)} />
+          <img src={candidateUrl(poster, n)} alt="" width={160} height={90} onError={() => setBroken((b) => [...b, n])} />
+          <span>Frame {n + 1}</span>
+        </label>
+      ))}
+    </fieldset>
   );
 }
 
@@ -294,7 +346,16 @@ function DeleteDialog({ video, onClose, onDeleted }: { video: VideoSummary; onCl
   };
 
   return (
-    <dialog ref={dialog} className="dialog" aria-labelledby={`${id}-title`} aria-describedby={`${id}-body`} onClose={onClose}>
+    <dialog
+      ref={dialog}
+      className="dialog"
+      aria-labelledby={`${id}-title`}
+      aria-describedby={`${id}-body`}
+      onClose={() => {
+        // A close queued before the dialog was shown again (an effect re-run) is not the person's.
+        if (!dialog.current?.open) onClose();
+      }}
+    >
       <h2 id={`${id}-title`}>Delete “{video.title}”?</h2>
       <p id={`${id}-body`}>This removes the video and all its files for everyone. It cannot be undone.</p>
       <ErrorMessage>{error}</ErrorMessage>

@@ -1,10 +1,12 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { StreamView, VideoView } from '#contracts/api';
 import { useApi } from '../api/api-context.tsx';
 import { ApiError, describeError } from '../api/client.ts';
+import { viewRecorder } from '../api/views.ts';
 import { useAuth } from '../auth/auth-context.tsx';
 import { Player } from '../player/player.tsx';
 import { Link } from '../router.tsx';
+import { FeedRow } from '../ui/feed-row.tsx';
 import { formatDate } from '../ui/format.ts';
 import { ErrorMessage, Page } from '../ui/page.tsx';
 import { visibilityLabel } from '../ui/visibility-field.tsx';
@@ -28,6 +30,9 @@ export function WatchPage({ videoId }: { videoId: string }) {
   const { user } = useAuth();
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  // One view per visit of this page, sent when frames first play.
+  const signedIn = user !== undefined;
+  const recordView = useMemo(() => viewRecorder(api, videoId, signedIn), [api, videoId, signedIn]);
 
   useEffect(() => {
     let cancelled = false;
@@ -104,20 +109,37 @@ export function WatchPage({ videoId }: { videoId: string }) {
       const { video, stream } = loaded;
       return (
         <Page title={video.title} wide>
-          <Player stream={stream} title={video.title} onExpired={onExpired} />
-          <div className="video-details">
-            <p className="meta">
-              {formatDate(video.createdAt)}
-              {user?.id === video.ownerId && <span className={`badge badge-${video.visibility}`}>{visibilityLabel(video.visibility)}</span>}
-            </p>
-            {video.description && <p className="description">{video.description}</p>}
-            {video.tags.length > 0 && (
-              <ul className="tags" aria-label="Tags">
-                {video.tags.map((tag) => (
-                  <li key={tag}>{tag}</li>
-                ))}
-              </ul>
-            )}
+          <div className="watch-layout">
+            <div className="watch-main">
+              <Player stream={stream} title={video.title} onExpired={onExpired} onPlaying={recordView} />
+              <div className="video-details">
+                <p className="meta">
+                  {formatDate(video.createdAt)}
+                  {user?.id === video.ownerId && <span className={`badge badge-${video.visibility}`}>{visibilityLabel(video.visibility)}</span>}
+                  <Link to={`/channel/${encodeURIComponent(video.ownerId)}`}>More from this channel</Link>
+                </p>
+                {video.description && <p className="description">{video.description}</p>}
+                {video.tags.length > 0 && (
+                  <ul className="tags" aria-label="Tags">
+                    {video.tags.map((tag) => (
+                      <li key={tag}>
+                        <Link to={`/search?tags=${encodeURIComponent(tag)}`}>{tag}</Link>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </div>
+            </div>
+            <aside className="watch-related">
+              <FeedRow
+                title="Related videos"
+                load={() => api.related(video.id)}
+                loadKey={`${video.id}:${user?.id ?? ''}`}
+                empty="No related videos yet."
+                exclude={video.id}
+                compact
+              />
+            </aside>
           </div>
         </Page>
       );

@@ -14,6 +14,8 @@ export interface PlayerProps {
    * position once `stream` changes.
    */
   readonly onExpired: () => Promise<void>;
+  /** Frames are playing (each time playback starts or resumes after waiting). */
+  readonly onPlaying?: () => void;
 }
 
 interface Quality {
@@ -31,7 +33,7 @@ const MAX_REFRESHES = 3;
  * play, a seek slider with storyboard previews, time, volume, quality (Auto or a fixed height)
  * and full screen.
  */
-export function Player({ stream, title, onExpired }: PlayerProps) {
+export function Player({ stream, title, onExpired, onPlaying }: PlayerProps) {
   const id = useId();
   const container = useRef<HTMLDivElement>(null);
   const video = useRef<HTMLVideoElement>(null);
@@ -257,6 +259,7 @@ export function Player({ stream, title, onExpired }: PlayerProps) {
         onPause={() => setPlaying(false)}
         onWaiting={() => setWaiting(true)}
         onPlaying={() => {
+          onPlaying?.();
           setWaiting(false);
           setError(undefined);
           refreshes.current = 0;
