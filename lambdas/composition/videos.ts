@@ -2,10 +2,11 @@ import { Env, VideoAdminConfig } from '#contracts/env';
 import { documentClient, s3Client, sfnClient } from '#adapters/clients';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { S3MediaStore } from '#adapters/s3-media-store';
+import { S3PosterStore } from '#adapters/s3-poster-store';
 import { S3UploadStore } from '#adapters/s3-upload-store';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
 import { Library } from '#domain/library';
-import type { MediaStore, UploadStore, WorkflowStarter } from '#domain/ports';
+import type { MediaStore, PosterStore, UploadStore, WorkflowStarter } from '#domain/ports';
 import { unwired } from './unwired.ts';
 
 let library: Library | undefined;
@@ -27,6 +28,7 @@ export function videoDeps(): { library: Library } {
       uploads: rawBucket ? new S3UploadStore(s3(), rawBucket) : unwired<UploadStore>(Env.rawBucket),
       media: mediaBucket ? new S3MediaStore(s3(), mediaBucket) : unwired<MediaStore>(Env.mediaBucket),
       workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : unwired<WorkflowStarter>(Env.workflowArn),
+      posters: mediaBucket ? new S3PosterStore(s3(), mediaBucket) : unwired<PosterStore>(Env.mediaBucket),
     });
   }
   return { library };

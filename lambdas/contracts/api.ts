@@ -136,7 +136,13 @@ export const UpdateVideoRequest = z
      * The poster, chosen among the thumbnails the pipeline published (`candidate` 0..2); only once
      * the video is `ready`. The stream route then hands out the chosen image as `poster`.
      */
-    poster: z.strictObject({ candidate: z.number().int().min(0, 'candidate must be 0, 1 or 2').max(2, 'candidate must be 0, 1 or 2') }).optional(),
+    poster: z
+      .union([
+        z.strictObject({ candidate: z.number().int().min(0, 'candidate must be 0, 1 or 2').max(2, 'candidate must be 0, 1 or 2') }),
+        /** The `key` of an image uploaded with `POST /api/v1/videos/{id}/poster` (`PosterUpload`). */
+        z.strictObject({ uploaded: z.string().min(1, 'uploaded must be the key of an uploaded poster image').max(1024) }),
+      ])
+      .optional(),
     /** The `version` the edit was based on; a newer one on the server gives 409. */
     version: z.number().int().positive().optional(),
   })
@@ -145,6 +151,27 @@ export const UpdateVideoRequest = z
     { message: 'send at least one of title, description, tags, visibility, poster' },
   );
 export type UpdateVideoRequest = z.infer<typeof UpdateVideoRequest>;
+
+/** Limits of a creator-uploaded poster image. */
+export const PosterUploadLimits = { maxBytes: 2 * 1024 * 1024, urlTtlSeconds: 15 * 60 } as const;
+
+/** `POST /api/v1/videos/{id}/poster`: the image the creator is about to upload as the poster. */
+export const StartPosterUploadRequest = z.strictObject({
+  contentType: z.enum(['image/jpeg', 'image/png'], { error: 'contentType must be image/jpeg or image/png' }),
+  size: z
+    .number()
+    .int('size must be a whole number of bytes')
+    .min(1, 'size must be positive')
+    .max(PosterUploadLimits.maxBytes, 'size must be at most 2 MiB'),
+});
+export type StartPosterUploadRequest = z.infer<typeof StartPosterUploadRequest>;
+
+/**
+ * Where to PUT the image: a presigned URL signed for exactly that `Content-Type` and
+ * `Content-Length`. Once stored, `PATCH /api/v1/videos/{id}` with `poster: {uploaded: key}`.
+ */
+export const PosterUpload = z.object({ url: z.string(), key: z.string(), expiresAt: z.string() });
+export type PosterUpload = z.infer<typeof PosterUpload>;
 
 /** `GET /api/v1/me/videos?limit=&cursor=`: the caller's videos, newest first. */
 export const ListVideosQuery = z.strictObject({

@@ -30,6 +30,7 @@ export const routes = [
   { id: 'GetVideo', method: 'GET', path: '/api/v1/videos/{id}', handler: 'api/get-video', auth: 'optional' },
   { id: 'GetStream', method: 'GET', path: '/api/v1/videos/{id}/stream', handler: 'api/get-stream', auth: 'optional' },
   { id: 'UpdateVideo', method: 'PATCH', path: '/api/v1/videos/{id}', handler: 'api/update-video', auth: 'user' },
+  { id: 'StartPosterUpload', method: 'POST', path: '/api/v1/videos/{id}/poster', handler: 'api/start-poster-upload', auth: 'user' },
   { id: 'DeleteVideo', method: 'DELETE', path: '/api/v1/videos/{id}', handler: 'api/delete-video', auth: 'user' },
   { id: 'ListMyVideos', method: 'GET', path: '/api/v1/me/videos', handler: 'api/list-my-videos', auth: 'user' },
   { id: 'GetMe', method: 'GET', path: '/api/v1/me', handler: 'api/get-me', auth: 'user' },

@@ -115,6 +115,8 @@ export const MediaLayout = {
   audio: (videoId: string) => `videos/${videoId}/media/audio/`,
   poster: (videoId: string) => `videos/${videoId}/thumbs/poster.jpg`,
   candidate: (videoId: string, n: number) => `videos/${videoId}/thumbs/candidate-${n}.jpg`,
+  /** Prefix of the images a creator uploads as the poster (`custom-<random>.jpg|png`). */
+  customPosterPrefix: (videoId: string) => `videos/${videoId}/thumbs/custom-`,
   storyboard: (videoId: string) => `videos/${videoId}/thumbs/storyboard.jpg`,
   storyboardVtt: (videoId: string) => `videos/${videoId}/thumbs/storyboard.vtt`,
 } as const;

@@ -1,8 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { UpdateVideoRequest, VideoId, type VideoList, type VideoSummary, type VideoView } from '#contracts/api';
+import {
+  PosterUploadLimits,
+  StartPosterUploadRequest,
+  UpdateVideoRequest,
+  VideoId,
+  type PosterUpload,
+  type VideoList,
+  type VideoSummary,
+  type VideoView,
+} from '#contracts/api';
 import { MediaLayout } from '#contracts/workflow';
 import { ConflictError, ValidationError } from './errors.ts';
-import type { MediaStore, UploadStore, VideoEdits, VideoPosition, VideoRepository, WorkflowStarter } from './ports.ts';
+import type { MediaStore, PosterStore, UploadStore, VideoEdits, VideoPosition, VideoRepository, WorkflowStarter } from './ports.ts';
 import type { Video } from './video.ts';
 import { notFound, statusOf, toView } from './videos.ts';
 
@@ -14,7 +24,15 @@ export interface LibraryDeps {
   readonly media: Pick<MediaStore, 'removePrefix'>;
   /** Deleting an uploaded or processing video stops its transcode run. */
   readonly workflow: Pick<WorkflowStarter, 'stop'>;
+  /** Creator-uploaded poster images; only the functions that take them are given it. */
+  readonly posters?: PosterStore;
 }
+
+/** The first bytes of the image formats a poster may be. */
+const IMAGE_MAGIC = {
+  jpg: [0xff, 0xd8, 0xff],
+  png: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+} as const;
 
 /** Statuses in which a video's workflow may be running. */
 const RUNNING = ['uploaded', 'processing'] as const;
@@ -44,7 +62,10 @@ export class Library {
     const { version, poster, ...fields } = validate(request);
     const video = await this.owned(callerId, id);
     checkEditable(video, version, poster !== undefined);
-    const edits: VideoEdits = poster === undefined ? fields : { ...fields, poster: candidateKey(video, poster.candidate) };
+    const edits: VideoEdits =
+      poster === undefined
+        ? fields
+        : { ...fields, poster: 'candidate' in poster ? candidateKey(video, poster.candidate) : await this.uploadedPoster(video, poster.uploaded) };
     const notIn = poster === undefined ? NOT_EDITABLE : NOT_READY;
     try {
       return toView(await this.deps.videos.edit(id, edits, { ownerId: callerId, version, notIn }));
@@ -54,6 +75,25 @@ export class Library {
       checkEditable(await this.owned(callerId, id), version, poster !== undefined);
       throw new ConflictError(`video ${id} changed while it was being edited; reload it and try again`, { cause: error });
     }
+  }
+
+  /**
+   * A presigned PUT for an image the owner uploads as the poster of a `ready` video, signed for
+   * its exact type and size; `PATCH` with `poster: {uploaded: key}` then makes it the poster.
+   */
+  async startPosterUpload(callerId: string, id: string, request: StartPosterUploadRequest): Promise<PosterUpload> {
+    const parsed = StartPosterUploadRequest.safeParse(request);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+      throw new ValidationError(details.join('; '), { details });
+    }
+    const { contentType, size } = parsed.data;
+    const video = await this.owned(callerId, id);
+    checkEditable(video, undefined, true);
+    const key = `${MediaLayout.customPosterPrefix(id)}${randomBytes(12).toString('base64url')}.${contentType === 'image/png' ? 'png' : 'jpg'}`;
+    const ttl = PosterUploadLimits.urlTtlSeconds;
+    const url = await this.posters().signPut(key, contentType, size, ttl);
+    return { url, key, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
   }
 
   /**
@@ -97,6 +137,26 @@ export class Library {
       items: page.videos.map(summaryOf),
       ...(page.next ? { nextCursor: encodeCursor(callerId, page.next) } : {}),
     };
+  }
+
+  /** `key` when it is an image uploaded for this video, of the allowed size and format. */
+  private async uploadedPoster(video: Video, key: string): Promise<string> {
+    const pattern = new RegExp(`^${escapeRegExp(MediaLayout.customPosterPrefix(video.id))}[A-Za-z0-9_-]{1,64}\\.(jpg|png)$`);
+    const extension = pattern.exec(key)?.[1] as keyof typeof IMAGE_MAGIC | undefined;
+    if (!extension) throw invalid(`poster.uploaded: is not a poster key of this video; start a poster upload and send its key`);
+    const stored = await this.posters().peek(key, 8);
+    if (!stored) throw invalid('poster.uploaded: no image was uploaded at that key; upload it to the URL first');
+    if (stored.size > PosterUploadLimits.maxBytes) throw invalid('poster.uploaded: the image is larger than 2 MiB');
+    const magic = IMAGE_MAGIC[extension];
+    if (stored.head.length < magic.length || magic.some((byte, i) => stored.head[i] !== byte)) {
+      throw invalid(`poster.uploaded: the file is not a ${extension === 'png' ? 'PNG' : 'JPEG'} image`);
+    }
+    return key;
+  }
+
+  private posters(): PosterStore {
+    if (!this.deps.posters) throw new Error('this function was not given the poster store (MEDIA_BUCKET)');
+    return this.deps.posters;
   }
 
   private async owned(callerId: string, id: string): Promise<Video> {
@@ -174,6 +234,8 @@ function decodeCursor(cursor: string, callerId: string): VideoPosition {
 
 const invalidCursor = () =>
   invalid('cursor: is not a nextCursor this API returned for your videos; omit it to start from the first page');
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function invalid(detail: string): ValidationError {
   return new ValidationError(detail, { details: [detail] });

@@ -48,7 +48,10 @@ export interface VideoRepository {
 
 /** The fields a creator may edit; nothing else reaches an edit. */
 export type VideoEdits = Partial<Pick<Video, 'title' | 'description' | 'tags' | 'visibility'>> & {
-  /** Key of the published poster (`media.poster`): one of `media.candidates`, on a ready video only. */
+  /**
+   * Key of the published poster (`media.poster`): one of `media.candidates` or a checked
+   * creator-uploaded image, on a ready video only.
+   */
   readonly poster?: string;
 };
 
@@ -130,6 +133,14 @@ export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 
 export interface MediaStore {
   /** Removes every object under a prefix; returns how many. */
   removePrefix(prefix: string): Promise<number>;
+}
+
+/** Poster images creators upload into the media bucket (under `MediaLayout.customPosterPrefix`). */
+export interface PosterStore {
+  /** A presigned PUT of exactly `size` bytes of `contentType` to `key`, valid `ttlSeconds`. */
+  signPut(key: string, contentType: string, size: number, ttlSeconds: number): Promise<string>;
+  /** The stored object's size and its first `bytes` bytes; `undefined` when there is none. */
+  peek(key: string, bytes: number): Promise<{ size: number; head: Uint8Array } | undefined>;
 }
 
 /** Signs playback tokens (`{expires}.{kid}.{signature}`) the edge function accepts. */

@@ -64,6 +64,15 @@ const mediaObjectActions: Record<Exclude<MediaBucketAccess, 'list'>, readonly st
   delete: ['s3:DeleteObject'],
 };
 
+/** Keys of the poster images creators upload: `videos/<id>/thumbs/custom-*` of the media bucket. */
+export const CUSTOM_POSTER_KEYS = `${MediaLayout.customPosterPrefix('*')}*`;
+
+/**
+ * How a function uses creator-uploaded poster images: `sign` presigns their PUT (`s3:PutObject`),
+ * `read` checks one before it becomes the poster (`s3:GetObject`).
+ */
+export type PosterUploadAccess = 'sign' | 'read';
+
 /** Props of {@link AppFunction}: a `NodejsFunction` whose house defaults are fixed here. */
 export interface AppFunctionProps
   extends Omit<
@@ -213,6 +222,22 @@ export class AppFunction extends NodejsFunction {
         conditions: { StringLike: { 's3:prefix': [MEDIA_KEYS] } },
       });
     }
+    return this;
+  }
+
+  /**
+   * Grants `access` to the media bucket's uploaded poster images only (`CUSTOM_POSTER_KEYS`), and
+   * sets `Env.mediaBucket`.
+   */
+  public usePosterUploads(bucket: IBucket, access: PosterUploadAccess): this {
+    this.setEnv(Env.mediaBucket, bucket.bucketName);
+    BucketGrants.fromBucket(bucket).actionsOnObjectKeys(this, CUSTOM_POSTER_KEYS, access === 'sign' ? 's3:PutObject' : 's3:GetObject');
+    acknowledgeResource(
+      this,
+      'AwsSolutions-IAM5',
+      `${bucket.bucketArn}/${CUSTOM_POSTER_KEYS}`,
+      'Poster images are videos/<video id>/thumbs/custom-<random>, named at run time; access stays on those keys of the media bucket and to one action.',
+    );
     return this;
   }
 

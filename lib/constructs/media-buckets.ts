@@ -152,6 +152,14 @@ export class MediaBuckets extends Construct {
           exposedHeaders: ['ETag', 'Content-Length', 'Content-Range'],
           maxAge: 3600,
         },
+        {
+          // Creators PUT poster images straight from the browser (presigned, `thumbs/custom-*`).
+          allowedMethods: [HttpMethods.PUT],
+          allowedOrigins,
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3600,
+        },
       ],
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });

@@ -24,7 +24,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Env, PlaybackDefaults, UploadDefaults } from '#contracts/env';
 import { routes, type Route, type RouteId } from '#contracts/routes';
-import { AppFunction, type MediaBucketAccess, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
+import { AppFunction, type MediaBucketAccess, type PosterUploadAccess, type RawBucketAccess, type TableAccess } from '#lib/constructs/app-function';
 import { Metadata, ResourceRole } from '#lib/metadata';
 import type { SearchIndex, SearchIndexAccess } from '#lib/constructs/search-index';
 import { acknowledgeResource } from '#lib/nag';
@@ -143,6 +143,8 @@ interface RouteAccess {
   readonly search?: SearchIndexAccess;
   /** Whether the route signs and verifies search cursors (the cursor key, read). */
   readonly searchCursor?: boolean;
+  /** How the route uses creator-uploaded poster images (`videos/<id>/thumbs/custom-*` only). */
+  readonly posterUploads?: PosterUploadAccess;
 }
 
 const routeAccess: Record<RouteId, RouteAccess> = {
@@ -153,7 +155,10 @@ const routeAccess: Record<RouteId, RouteAccess> = {
   GetVideoStatus: { table: 'read' },
   GetVideo: { table: 'read' },
   GetStream: { table: 'read', playback: true },
-  UpdateVideo: { table: 'readWrite' },
+  // Checks an uploaded poster image (size, first bytes) before it becomes the poster.
+  UpdateVideo: { table: 'readWrite', posterUploads: 'read' },
+  // Presigns the PUT of a poster image.
+  StartPosterUpload: { table: 'read', posterUploads: 'sign' },
   // Summaries carry no media URLs (`VideoSummary`), so listing needs no signing key; set
   // `playback: true` here once it hands out poster URLs.
   ListMyVideos: { table: 'read' },
@@ -279,6 +284,7 @@ export class VideoApi extends Construct {
       if (access.table) fn.useTable(props.table, access.table);
       if (access.raw) fn.useRawBucket(props.rawBucket, ...access.raw);
       if (access.media) fn.useMediaBucket(props.mediaBucket, ...access.media);
+      if (access.posterUploads) fn.usePosterUploads(props.mediaBucket, access.posterUploads);
       if (route.auth === 'optional') {
         fn.setEnv(Env.userPoolId, props.userPool.userPoolId).setEnv(Env.userPoolClientId, props.userPoolClient.userPoolClientId);
       }

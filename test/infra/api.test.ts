@@ -179,7 +179,10 @@ describe('route functions', () => {
         });
       if (rawRoutes.has(routeId)) expect(vars[Env.rawBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
       else expect(vars[Env.rawBucket], routeId).toBeUndefined();
-      if (routeId === 'DeleteVideo' || routeId === 'DeleteMe') expect(vars[Env.mediaBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+      // The poster routes presign and check uploaded poster images in the media bucket.
+      if (['DeleteVideo', 'DeleteMe', 'UpdateVideo', 'StartPosterUpload'].includes(routeId)) {
+        expect(vars[Env.mediaBucket], routeId).toEqual({ 'Fn::GetStackOutput': expect.anything() });
+      }
       else expect(vars[Env.mediaBucket], routeId).toBeUndefined();
     }
   });

@@ -151,6 +151,14 @@ describe('MediaBuckets', () => {
     ]);
   });
 
+  it('lets browsers read media cross-origin and PUT poster images to the media bucket', () => {
+    const [, media] = bucketByRole(ResourceRole.mediaBucket);
+    expect(media.Properties!.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({ AllowedMethods: ['GET', 'HEAD'], AllowedOrigins: ['*'] }),
+      expect.objectContaining({ AllowedMethods: ['PUT'], AllowedOrigins: ['*'], AllowedHeaders: ['*'] }),
+    ]);
+  });
+
   it('logs raw, media and CDN-log access into the access-log bucket, which log delivery may write to', () => {
     const [logsId] = bucketByRole(ResourceRole.accessLogsBucket);
     for (const [role, prefix] of [

@@ -61,7 +61,9 @@ describe('least privilege', () => {
       GetVideoStatus: [],
       GetVideo: [],
       GetStream: [],
-      UpdateVideo: [],
+      // Reads an uploaded poster image's first bytes; presigns its PUT.
+      UpdateVideo: ['s3:GetObject'],
+      StartPosterUpload: ['s3:PutObject'],
       ListMyVideos: [],
       DeleteVideo: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListBucket'],
       GetMe: [],
@@ -103,6 +105,22 @@ describe('least privilege', () => {
     }
     for (const route of ['AbortUpload', 'GetVideoStatus', 'GetVideo', 'GetStream', 'UpdateVideo', 'DeleteVideo', 'ListMyVideos'] as const) {
       expect(rawKeyActions(route), route).toEqual([]);
+    }
+  });
+
+  it('lets the poster routes touch only uploaded poster images of the media bucket, with its name in env', () => {
+    for (const [route, action] of [
+      ['StartPosterUpload', 's3:PutObject'],
+      ['UpdateVideo', 's3:GetObject'],
+    ] as const) {
+      const s3Statements = statementsOf(route).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+      expect(s3Statements, route).toHaveLength(1);
+      expect(actionsOf(s3Statements[0]!), route).toEqual([action]);
+      const resource = JSON.stringify(s3Statements[0]!.Resource);
+      expect(resource, route).toContain('MediaBucketsMedia');
+      expect(resource, route).toMatch(/"\/videos\/\*\/thumbs\/custom-\*"\]\]\}$/);
+      const [, fn] = routeFunctions(synth.api).get(route)!;
+      expect(Object.keys(fn.Properties!.Environment.Variables), route).toContain('MEDIA_BUCKET');
     }
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   AccountExport,
+  PosterUpload,
   Profile,
   RecordViewResponse,
   UploadSession,
@@ -9,6 +10,7 @@ import {
   VideoStatusView,
   VideoView,
   StreamView,
+  type StartPosterUploadRequest,
   type StartUploadRequest,
   type UpdateProfileRequest,
   type UpdateVideoRequest,
@@ -61,6 +63,9 @@ export class ApiClient {
   stream = (id: string) => this.call('GET', `/videos/${enc(id)}/stream`, StreamView, 'optional');
   updateVideo = (id: string, patch: VideoPatch) => this.call('PATCH', `/videos/${enc(id)}`, VideoView, 'user', patch);
   deleteVideo = (id: string) => this.call('DELETE', `/videos/${enc(id)}`, z.unknown(), 'user');
+  /** A presigned PUT for a poster image; then `updateVideo` with `poster: {uploaded: key}`. */
+  startPosterUpload = (id: string, request: StartPosterUploadRequest) =>
+    this.call('POST', `/videos/${enc(id)}/poster`, PosterUpload, 'user', request);
   myVideos = (cursor?: string, limit = 24) => {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
     return this.call('GET', `/me/videos?${query}`, VideoList, 'user');

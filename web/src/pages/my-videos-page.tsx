@@ -207,7 +207,7 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
   const [tags, setTags] = useState(video.tags.join(', '));
   const [visibility, setVisibility] = useState<Visibility>(video.visibility);
   const [version, setVersion] = useState(video.version);
-  const [poster, setPoster] = useState<number>();
+  const [poster, setPoster] = useState<PosterChoice>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const first = useRef<HTMLInputElement>(null);
@@ -218,6 +218,7 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
     setBusy(true);
     setError(undefined);
     try {
+      const posterEdit = poster instanceof File ? { uploaded: await uploadPoster(api, video.id, poster) } : poster === undefined ? undefined : { candidate: poster };
       onDone(
         await api.updateVideo(video.id, {
           title,
@@ -225,7 +226,7 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
           tags: parseTags(tags),
           visibility,
           version,
-          ...(poster === undefined ? {} : { poster: { candidate: poster } }),
+          ...(posterEdit === undefined ? {} : { poster: posterEdit }),
         }),
       );
     } catch (caught) {
@@ -282,12 +283,39 @@ function EditForm({ video, onDone }: { video: VideoSummary; onDone: (saved?: Vid
 /** Candidate thumbnails the pipeline made, as `PATCH` numbers them (0..2). */
 const CANDIDATES = [0, 1, 2] as const;
 
-/** "Poster": keep the current one, or choose one of the candidate frames (shown via the stream's signed URLs). */
-function PosterField({ videoId, value, onChange }: { videoId: string; value: number | undefined; onChange: (value: number | undefined) => void }) {
+/** A candidate frame (0..2), an image file to upload, or `undefined` to keep the current poster. */
+type PosterChoice = number | File;
+
+/** What the API takes as a poster image (`StartPosterUploadRequest`). */
+const POSTER_TYPES = ['image/jpeg', 'image/png'] as const;
+const POSTER_MAX_BYTES = 2 * 1024 * 1024;
+
+/** Stores `file` with a presigned PUT (signed for its exact type and size); returns its key for `PATCH`. */
+async function uploadPoster(api: ReturnType<typeof useApi>, videoId: string, file: File): Promise<string> {
+  const upload = await api.startPosterUpload(videoId, { contentType: file.type as (typeof POSTER_TYPES)[number], size: file.size });
+  const stored = await fetch(upload.url, { method: 'PUT', body: file, headers: { 'Content-Type': file.type } }).catch(() => undefined);
+  if (!stored?.ok) throw new Error('The poster image could not be uploaded. Check your connection and try again.');
+  return upload.key;
+}
+
+/** Why a chosen file cannot be the poster, in plain words; `undefined` when it can. */
+function posterFileProblem(file: File): string | undefined {
+  if (!(POSTER_TYPES as readonly string[]).includes(file.type)) return 'That file is not a JPEG or PNG image. Choose a .jpg or .png file.';
+  if (file.size > POSTER_MAX_BYTES) return `That image is ${formatBytes(file.size)}. Choose one of 2 MB or less.`;
+  if (file.size === 0) return 'That file is empty. Choose another image.';
+  return undefined;
+}
+
+/**
+ * "Poster": keep the current one, choose one of the candidate frames (shown via the stream's
+ * signed URLs), or upload a JPEG or PNG image of up to 2 MB (checked here before it is sent).
+ */
+function PosterField({ videoId, value, onChange }: { videoId: string; value: PosterChoice | undefined; onChange: (value: PosterChoice | undefined) => void }) {
   const api = useApi();
   const id = useId();
   const [poster, setPoster] = useState<string>();
   const [broken, setBroken] = useState<readonly number[]>([]);
+  const [fileError, setFileError] = useState<string>();
   useEffect(() => {
     let cancelled = false;
     api.stream(videoId).then(
@@ -315,6 +343,26 @@ function PosterField({ videoId, value, onChange }: { videoId: string; value: num
           <span>Frame {n + 1}</span>
         </label>
       ))}
+      <div className="poster-upload">
+        <label htmlFor={`${id}-upload`}>Upload an image…</label>
+        <input
+          id={`${id}-upload`}
+          type="file"
+          accept={POSTER_TYPES.join(',')}
+          aria-describedby={`${id}-upload-hint`}
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            const problem = file && posterFileProblem(file);
+            setFileError(problem);
+            if (problem) event.target.value = '';
+            onChange(file && !problem ? file : undefined);
+          }}
+        />
+        <p id={`${id}-upload-hint`} className="hint">
+          {value instanceof File ? `${value.name} will be the poster when you save.` : 'A JPEG or PNG image of up to 2 MB.'}
+        </p>
+        <ErrorMessage>{fileError}</ErrorMessage>
+      </div>
     </fieldset>
   );
 }
