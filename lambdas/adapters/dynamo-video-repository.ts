@@ -125,27 +125,10 @@ export class DynamoVideoRepository implements VideoRepository {
       values[':generationNow'] = options.generation;
       condition += ' AND #generationNow = :generationNow';
     }
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: videoKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return toVideo(Attributes ?? {});
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        if (!error.Item) throw new NotFoundError(`no video ${id}`, { cause: error });
-        throw new ConflictError(`video ${id} is no longer ${from.join(' or ')}`, { cause: error });
-      }
-      return unavailable('the video table')(error);
-    }
+    return this.conditionalSet(id, { sets, condition, names, values }, (stored, cause) => {
+      if (!stored) return new NotFoundError(`no video ${id}`, { cause });
+      return new ConflictError(`video ${id} is no longer ${from.join(' or ')}`, { cause });
+    });
   }
 
   async recordChunkDone(id: string, generation: number, index: number, total: number): Promise<void> {
@@ -210,25 +193,37 @@ export class DynamoVideoRepository implements VideoRepository {
       });
       condition += ` AND NOT (#status IN (${placeholders.join(', ')}))`;
     }
+    return this.conditionalSet(id, { sets, condition, names, values }, (stored, cause) => {
+      if (storedOwner(stored) !== expect.ownerId) return new NotFoundError(`no video ${id}`, { cause });
+      return new ConflictError(`video ${id} changed: its version or status no longer allows this edit`, { cause });
+    });
+  }
+
+  /**
+   * One conditional `SET` on a video item, answering the updated video. When the condition fails,
+   * `refused` turns the stored item (absent if there is none) into the error to throw.
+   */
+  private async conditionalSet(
+    id: string,
+    update: { sets: readonly string[]; condition: string; names: Record<string, string>; values: Record<string, unknown> },
+    refused: (stored: Record<string, unknown> | undefined, cause: unknown) => Error,
+  ): Promise<Video> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: videoKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          UpdateExpression: `SET ${update.sets.join(', ')}`,
+          ConditionExpression: update.condition,
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return toVideo(Attributes ?? {});
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        if (storedOwner(error.Item) !== expect.ownerId) throw new NotFoundError(`no video ${id}`, { cause: error });
-        throw new ConflictError(`video ${id} changed: its version or status no longer allows this edit`, { cause: error });
-      }
+      if (error instanceof ConditionalCheckFailedException) throw refused(error.Item, error);
       return unavailable('the video table')(error);
     }
   }

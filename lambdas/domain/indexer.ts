@@ -1,22 +1,12 @@
-import type { VideoStatus, Visibility } from '#contracts/api';
 import type { Clock, SearchDocument, SearchIndex } from './ports.ts';
 
-/** What the index needs of a video item (the rest of the item is the pipeline's business). */
-export interface IndexableVideo {
-  readonly id: string;
-  readonly ownerId: string;
-  readonly title: string;
-  readonly description: string;
-  readonly tags: readonly string[];
-  readonly visibility: Visibility;
-  readonly status: VideoStatus;
-  readonly createdAt: string;
-  readonly durationSeconds?: number;
-  /** View counting adds these to the item; a video nobody watched has none. */
-  readonly views?: number;
-  readonly trend?: number;
-  readonly trendAt?: number;
-}
+/**
+ * What the index needs of a video item (the rest of the item is the pipeline's business): the
+ * document's fields, where view counting adds `views`/`trend`/`trendAt` (a video nobody watched
+ * has none) and the indexer stamps `indexedAt`.
+ */
+export type IndexableVideo = Omit<SearchDocument, 'views' | 'trend' | 'trendAt' | 'indexedAt'> &
+  Partial<Pick<SearchDocument, 'views' | 'trend' | 'trendAt'>>;
 
 /**
  * One change of the table, in stream order. `position` identifies it in its stream (the
