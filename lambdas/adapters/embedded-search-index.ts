@@ -1,77 +1,78 @@
-import MiniSearch, { type Options } from 'minisearch';
+import MiniSearch from 'minisearch';
+import SearchableMap from 'minisearch/SearchableMap';
 import { ConflictError } from '#domain/errors';
 import type { SearchDocument, SearchHit, SearchIndex, SearchRequest, SnapshotStore } from '#domain/ports';
-import { byRank, FieldWeights, isVisibleTo, MatchKindWeights, rankAfter, roundScore, trendScore, type SearchField } from '#domain/search';
-
-/** What MiniSearch indexes per video; everything else stays in our own document map. */
-interface IndexedFields {
-  readonly id: string;
-  readonly title: string;
-  readonly tags: string;
-  readonly description: string;
-}
+import {
+  byRank,
+  FieldWeights,
+  isVisibleTo,
+  MatchKindWeights,
+  rankAfter,
+  roundScore,
+  trendScore,
+  type MatchKind,
+  type SearchField,
+} from '#domain/search';
 
 const FIELDS: readonly SearchField[] = ['title', 'tags', 'description'];
 /** Edit distance allowed per query term, as a fraction of its length (0.2: 1 typo in 5 letters). */
 const FUZZY = 0.2;
+/** Never more typos than this per term, however long. */
+const MAX_EDIT_DISTANCE = 6;
 /** Query terms beyond this many are ignored (bounds the work of one query). */
 const MAX_QUERY_TERMS = 16;
-const SNAPSHOT_VERSION = 1;
+/** Version 2 holds the documents only; version 1 also held a MiniSearch index, now rebuilt on load. */
+const SNAPSHOT_VERSION = 2;
+const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
 /**
  * Ranked candidate lists kept (one per distinct query, least recently used evicted), until the
- * index changes. A cold query over 10,000 videos costs ~5–35 ms of CPU (more for common words),
- * a cached one microseconds; searches are heavily skewed to popular queries, so a few hundred
+ * index changes. A cold one-word query over 10,000 videos costs about a millisecond of CPU, a
+ * cached one microseconds; searches are heavily skewed to popular queries, so a few hundred
  * entries take most of the load off the event loop (`npm run bench:api` prints both paths).
  */
 const RANKED_CACHE_SIZE = 512;
 
-const engineOptions: Options<IndexedFields> = {
-  fields: [...FIELDS],
-  storeFields: [],
-  // Removal goes through `remove` with the indexed fields we keep, so nothing is left to vacuum.
-  autoVacuum: false,
-};
+// MiniSearch's own tokenizer and term normalization (split on Unicode space and punctuation,
+// lower-case), so the index reads text exactly as the library would.
 const tokenize = MiniSearch.getDefault('tokenize') as (text: string) => string[];
 const processTerm = MiniSearch.getDefault('processTerm') as (term: string) => string | null | undefined | false;
 
+/** For one indexed term: each document that contains it → the highest weight among the fields it is in. */
+type Postings = Map<string, number>;
+
 interface Snapshot {
-  readonly v: typeof SNAPSHOT_VERSION;
+  readonly v: number;
   readonly docs: SearchDocument[];
-  readonly engine: Parameters<typeof MiniSearch.loadJS>[0];
 }
 
 /**
- * The embedded search backend: an in-process MiniSearch index over title, tags and description,
- * serializable to one JSON snapshot. MiniSearch only finds candidates and tells which query term
- * matched which field how; the score is computed here from field weights and match kinds
- * (`scoreOf` in `#domain/search`), never from corpus statistics, so a document's score for a
- * query does not change as other documents come and go and keyset paging stays exact.
+ * The embedded search backend: an in-process inverted index over title, tags and description,
+ * serializable to one JSON snapshot of the documents. Terms live in MiniSearch's radix tree
+ * (`SearchableMap`), which finds the prefix and typo (edit-distance) expansions of a query term;
+ * the score is computed here from field weights and match kinds (`scoreOf` in `#domain/search`),
+ * never from corpus statistics, so a document's score for a query does not change as other
+ * documents come and go and keyset paging stays exact. (Asking MiniSearch's full `search` for
+ * the same candidates cost ~3× as much: it scores every match with BM25, then we threw that away.)
  */
 export class EmbeddedSearchIndex implements SearchIndex {
-  private readonly docs: Map<string, SearchDocument>;
-  private readonly engine: MiniSearch<IndexedFields>;
+  private readonly docs = new Map<string, SearchDocument>();
+  private readonly terms = new SearchableMap<Postings>();
   /** Ranked candidates per query (see {@link rankedFor}); cleared by every change. */
   private readonly ranked = new Map<string, SearchHit[]>();
 
-  constructor(init?: { docs: Map<string, SearchDocument>; engine: MiniSearch<IndexedFields> }) {
-    this.docs = init?.docs ?? new Map();
-    this.engine = init?.engine ?? new MiniSearch(engineOptions);
-  }
-
-  /** Restores an index from {@link toSnapshot}'s JSON. */
+  /** Restores an index from {@link toSnapshot}'s JSON (the terms are rebuilt from the documents). */
   static fromSnapshot(json: string): EmbeddedSearchIndex {
     const snapshot = JSON.parse(json) as Partial<Snapshot>;
-    if (snapshot.v !== SNAPSHOT_VERSION || !Array.isArray(snapshot.docs) || !snapshot.engine) {
-      throw new Error(`not a search snapshot of version ${SNAPSHOT_VERSION}`);
+    if (!READABLE_SNAPSHOT_VERSIONS.includes(snapshot.v ?? 0) || !Array.isArray(snapshot.docs)) {
+      throw new Error(`not a search snapshot of version ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`);
     }
-    return new EmbeddedSearchIndex({
-      docs: new Map(snapshot.docs.map((d) => [d.id, d])),
-      engine: MiniSearch.loadJS(snapshot.engine, engineOptions),
-    });
+    const index = new EmbeddedSearchIndex();
+    for (const doc of snapshot.docs) index.put(doc);
+    return index;
   }
 
   toSnapshot(): string {
-    const snapshot: Snapshot = { v: SNAPSHOT_VERSION, docs: [...this.docs.values()], engine: this.engine.toJSON() };
+    const snapshot: Snapshot = { v: SNAPSHOT_VERSION, docs: [...this.docs.values()] };
     return JSON.stringify(snapshot);
   }
 
@@ -151,9 +152,14 @@ export class EmbeddedSearchIndex implements SearchIndex {
     if (terms.length === 0) {
       for (const doc of this.docs.values()) hits.push({ doc, score: 0 });
     } else {
-      for (const [id, score] of this.scoresOf(terms)) {
+      // Few distinct sums occur (weights × kinds), and rounding through a string is slow: memoize.
+      const rounded = new Map<number, number>();
+      for (const [id, raw] of this.scoresOf(terms)) {
         const doc = this.docs.get(id);
-        if (doc) hits.push({ doc, score: roundScore(score) });
+        if (!doc) continue;
+        let score = rounded.get(raw);
+        if (score === undefined) rounded.set(raw, (score = roundScore(raw)));
+        hits.push({ doc, score });
       }
     }
     hits.sort(byRank);
@@ -164,48 +170,86 @@ export class EmbeddedSearchIndex implements SearchIndex {
 
   /**
    * Each candidate's score: per query term, the best (field weight × match kind) among the
-   * document terms it matched, summed over the query terms (`scoreOf` in `#domain/search`, computed
-   * here without building the match lists). One MiniSearch query per term, so each matched
-   * document term is known to come from that one query term.
+   * document terms it matched — itself, the terms it is a prefix of (2+ letters), and those
+   * within its edit distance — summed over the query terms (`scoreOf` in `#domain/search`,
+   * computed here without building the match lists).
    */
   private scoresOf(terms: readonly string[]): Map<string, number> {
-    const scores = new Map<string, number>();
+    let scores: Map<string, number> | undefined;
     for (const term of terms) {
-      const results = this.engine.search(term, { fields: [...FIELDS], prefix: term.length >= 2, fuzzy: FUZZY, combineWith: 'OR' });
-      for (const result of results) {
-        let best = 0;
-        for (const docTerm in result.match) {
-          const kind = MatchKindWeights[docTerm === term ? 'exact' : docTerm.startsWith(term) ? 'prefix' : 'fuzzy'];
-          for (const field of result.match[docTerm]!) best = Math.max(best, FieldWeights[field as SearchField] * kind);
+      const best = new Map<string, number>();
+      const consider = (docTerm: string, postings: Postings): void => {
+        const kind = MatchKindWeights[kindOf(docTerm, term)];
+        for (const [id, fieldWeight] of postings) {
+          const score = fieldWeight * kind;
+          if (score > (best.get(id) ?? 0)) best.set(id, score);
         }
-        const id = String(result.id);
-        scores.set(id, (scores.get(id) ?? 0) + best);
+      };
+      if (term.length >= 2) {
+        for (const [docTerm, postings] of this.terms.atPrefix(term)) consider(docTerm, postings);
+      } else {
+        const postings = this.terms.get(term);
+        if (postings) consider(term, postings);
       }
+      const maxDistance = Math.min(MAX_EDIT_DISTANCE, Math.round(term.length * FUZZY));
+      if (maxDistance > 0) {
+        for (const [docTerm, [postings]] of this.terms.fuzzyGet(term, maxDistance)) {
+          // The prefix walk above already weighed these at least as high.
+          if (!docTerm.startsWith(term)) consider(docTerm, postings);
+        }
+      }
+      if (!scores) {
+        scores = best;
+        continue;
+      }
+      for (const [id, score] of best) scores.set(id, (scores.get(id) ?? 0) + score);
     }
-    return scores;
+    return scores ?? new Map();
   }
 
   private put(doc: SearchDocument): void {
     this.drop(doc.id);
     this.ranked.clear();
     this.docs.set(doc.id, doc);
-    this.engine.add(indexed(doc));
+    for (const [term, weight] of termWeights(doc)) {
+      let postings = this.terms.get(term);
+      if (!postings) this.terms.set(term, (postings = new Map()));
+      postings.set(doc.id, weight);
+    }
   }
 
   private drop(id: string): void {
     const old = this.docs.get(id);
     if (!old) return;
     this.ranked.clear();
-    this.engine.remove(indexed(old));
+    for (const term of termWeights(old).keys()) {
+      const postings = this.terms.get(term);
+      postings?.delete(id);
+      if (postings?.size === 0) this.terms.delete(term);
+    }
     this.docs.delete(id);
   }
 }
 
-function indexed(doc: SearchDocument): IndexedFields {
-  return { id: doc.id, title: doc.title, tags: doc.tags.join(' '), description: doc.description };
+function kindOf(docTerm: string, term: string): MatchKind {
+  return docTerm === term ? 'exact' : docTerm.startsWith(term) ? 'prefix' : 'fuzzy';
 }
 
-/** The query's terms as MiniSearch indexes them (tokenized, lower-cased), deduplicated. */
+/** A document's terms, each with the highest weight among the fields it appears in. */
+function termWeights(doc: SearchDocument): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const field of FIELDS) {
+    const text = field === 'tags' ? doc.tags.join(' ') : doc[field];
+    for (const token of tokenize(text)) {
+      const term = processTerm(token);
+      if (typeof term !== 'string' || term.length === 0) continue;
+      weights.set(term, Math.max(weights.get(term) ?? 0, FieldWeights[field]));
+    }
+  }
+  return weights;
+}
+
+/** The query's terms as the index holds them (tokenized, lower-cased), deduplicated. */
 function queryTerms(text: string): string[] {
   const terms = new Set<string>();
   for (const token of tokenize(text)) {

@@ -229,6 +229,15 @@ describe('EmbeddedSearchIndex snapshots', () => {
     expect((await index.search({ text: 'cello', limit: 5 })).map((h) => h.doc.id)).toEqual([id(2)]);
   });
 
+  it('reads a version-1 snapshot (documents plus a MiniSearch index) by rebuilding its terms from the documents', async () => {
+    const current = new EmbeddedSearchIndex();
+    await current.upsert([doc({ id: id(1), title: 'Harbor at dawn', tags: ['travel'] }), doc({ id: id(2), title: 'Kitchen', description: 'harbor fish' })]);
+    const { docs } = JSON.parse(current.toSnapshot()) as { docs: unknown[] };
+    const restored = EmbeddedSearchIndex.fromSnapshot(JSON.stringify({ v: 1, docs, engine: { documentCount: 2, index: [] } }));
+    expect(restored.size).toBe(2);
+    expect(await restored.search({ text: 'harbr', limit: 5 })).toEqual(await current.search({ text: 'harbr', limit: 5 }));
+  });
+
   it('refuses a snapshot of another format', () => {
     expect(() => EmbeddedSearchIndex.fromSnapshot('{"v":99}')).toThrow(/version 1/);
   });
