@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import { Metadata } from '#lib/metadata';
 import { physicalKey, resourcesOfType, type PhysicalIds, type SynthesizedStack, type TemplateResolver } from './template.ts';
@@ -65,12 +66,28 @@ export function sharedEnvironment(functions: readonly LocalFunction[], local: Re
   return { ...env, ...local };
 }
 
-/** Invokes functions by ARN or name, loading each handler module once. */
+/** Where a function's output goes: each line it writes to stdout or stderr, as written. */
+export type FunctionOutput = (line: string) => void;
+
+/** The key of an invocation's output in its InvokeStore context. */
+const OUTPUT = Symbol.for('vodstack.local.functionOutput');
+
+/**
+ * Invokes functions by ARN or name, loading each handler module once. All run in this process and
+ * many at a time, like Lambda's multi-concurrency runtime: each invocation runs in an InvokeStore
+ * context (what that runtime does, and what Powertools scopes its per-request state by once
+ * `AWS_LAMBDA_MAX_CONCURRENCY` is set), and what it writes to stdout/stderr is handed to
+ * `output` line by line, as Lambda hands it to CloudWatch.
+ */
 export class LocalLambdas {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly loaded = new Map<string, Promise<Handler>>();
+  private store: Promise<InvokeStoreBase> | undefined;
 
-  constructor(readonly functions: readonly LocalFunction[]) {
+  constructor(
+    readonly functions: readonly LocalFunction[],
+    private readonly output: FunctionOutput = (line) => console.log(line),
+  ) {
     for (const fn of functions) {
       this.byArn.set(fn.arn, fn);
       this.byArn.set(fn.logicalId, fn);
@@ -84,7 +101,9 @@ export class LocalLambdas {
   }
 
   async invoke(arnOrName: string, event: unknown): Promise<unknown> {
-    const fn = this.byArn.get(arnOrName) ?? this.byArn.get(arnOrName.split(':').pop() ?? '');
+    // A qualified ARN (`…:function:<name>:<alias or version>`) runs the one local copy of the function.
+    const unqualified = arnOrName.replace(/^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):[^:]+$/, '$1');
+    const fn = this.byArn.get(arnOrName) ?? this.byArn.get(unqualified) ?? this.byArn.get(arnOrName.split(':').pop() ?? '');
     if (!fn) throw Object.assign(new Error(`Function not found: ${arnOrName}`), { name: 'Lambda.ResourceNotFoundException' });
     const handler = await this.handlerOf(fn.module);
     const requestId = randomUUID();
@@ -103,7 +122,23 @@ export class LocalLambdas {
       fail: () => undefined,
       succeed: () => undefined,
     };
-    return handler(event, context);
+    const store = await this.invokeStore();
+    inFlight.add(requestId);
+    try {
+      return await store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId, [OUTPUT]: this.output }, () => handler(event, context));
+    } finally {
+      inFlight.delete(requestId);
+    }
+  }
+
+  private invokeStore(): Promise<InvokeStoreBase> {
+    this.store ??= (async () => {
+      process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ??= '64';
+      const store = await InvokeStore.getInstanceAsync(true);
+      captureFunctionOutput(store);
+      return store;
+    })();
+    return this.store;
   }
 
   private handlerOf(module: string): Promise<Handler> {
@@ -114,5 +149,44 @@ export class LocalLambdas {
       this.loaded.set(module, loaded);
     }
     return loaded;
+  }
+}
+
+let capturing = false;
+/**
+ * Invocations still running. An async context can outlive its invocation (a timer or socket the
+ * handler set up, or code that resumed in it, such as the test runner's own reporter after a
+ * platform started inside it): writes there are the process's own and pass through.
+ */
+const inFlight = new Set<string>();
+/** True while a captured line is being handed to its sink. */
+let routing = false;
+
+/**
+ * Routes what code running inside an invocation writes to stdout/stderr (Powertools' log and EMF
+ * lines, a stray `console.log`) to that invocation's output, line by line; everything else (the
+ * platform's own output) is written as before. Installed once per process.
+ */
+function captureFunctionOutput(store: InvokeStoreBase): void {
+  if (capturing) return;
+  capturing = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const current = !routing && store.hasContext() ? store.getRequestId() : undefined;
+      const output = current !== undefined && inFlight.has(current) ? store.get<FunctionOutput>(OUTPUT) : undefined;
+      if (!output) return write(chunk, ...rest);
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      // The sink usually prints (to stdout again): its own writes go straight out, not round again.
+      routing = true;
+      try {
+        for (const line of text.split('\n')) if (line) output(line);
+      } finally {
+        routing = false;
+      }
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
   }
 }

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_ACCOUNT, readDemo, seedDemo } from './demo.ts';
+import { formatLogLine, isRouteMetricsLine } from './log-format.ts';
 import { startPlatform } from './platform.ts';
 
 /** `npm start`: the whole platform on loopback, data kept under `.local/`. */
@@ -13,6 +14,10 @@ buildWebAppIfStale();
 const platform = await startPlatform({
   dataDir,
   port: Number(process.env['PORT'] ?? 3000),
+  // The functions' JSON log and metric lines, one readable line each.
+  log: (line) => {
+    if (!isRouteMetricsLine(line)) console.log(formatLogLine(line));
+  },
   webConfig: () => {
     const demo = readDemo(dataDir);
     return demo?.status === 'ready' && demo.videoId ? { demoVideoId: demo.videoId } : {};

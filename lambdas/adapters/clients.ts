@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { tracer } from './telemetry.ts';
 
 /**
  * SDK clients, built once per process (module-level singletons, reused across invocations).
@@ -9,6 +10,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
  * only in environment. Checksums are computed only when an operation requires them: the default
  * CRC32 would be signed into presigned part URLs (which browsers then fail) and is stored inside
  * objects by the local S3 stand-in.
+ *
+ * DynamoDB and Step Functions calls show in X-Ray traces. S3 is not captured: the tracer adds a
+ * trace header to every request, which the presigner would sign into part URLs that browsers
+ * then cannot match.
  */
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
@@ -24,13 +29,13 @@ export function s3Client(options: { forcePathStyle: boolean }): S3Client {
 }
 
 export function documentClient(): DynamoDBDocumentClient {
-  documents ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  documents ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documents;
 }
 
 export function sfnClient(): SFNClient {
-  sfn ??= new SFNClient({});
+  sfn ??= tracer.captureAWSv3Client(new SFNClient({}));
   return sfn;
 }

@@ -6,8 +6,11 @@ import {
   StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { executionName } from '#contracts/workflow';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '#contracts/metrics';
+import { executionName, type WorkflowInput } from '#contracts/workflow';
 import type { ExecutionState, WorkflowStarter } from '#domain/ports';
+import { correlationId, metrics } from './telemetry.ts';
 import { unavailable } from './transient-errors.ts';
 
 /**
@@ -21,15 +24,15 @@ export class SfnWorkflowStarter implements WorkflowStarter {
     private readonly stateMachineArn: string,
   ) {}
 
+  /** The execution carries the caller's correlation id, so its tasks log under the same id. */
   async start(videoId: string, generation: number): Promise<{ started: boolean }> {
+    const current = correlationId.get();
+    const input: WorkflowInput = { videoId, generation, ...(current ? { correlationId: current } : {}) };
     try {
       await this.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: this.stateMachineArn,
-          name: executionName(videoId, generation),
-          input: JSON.stringify({ videoId, generation }),
-        }),
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: executionName(videoId, generation), input: JSON.stringify(input) }),
       );
+      metrics.addMetric(Metrics.jobsStarted, MetricUnit.Count, 1);
       return { started: true };
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists || (error instanceof Error && error.name === 'ExecutionAlreadyExists')) {

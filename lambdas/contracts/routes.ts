@@ -43,6 +43,7 @@ export const routes = [
   { id: 'GetRecommendations', method: 'GET', path: '/api/v1/me/recommendations', handler: 'api/get-recommendations', auth: 'user' },
   { id: 'ListChannel', method: 'GET', path: '/api/v1/users/{userId}/videos', handler: 'api/list-channel', auth: 'optional' },
   { id: 'SearchVideos', method: 'GET', path: '/api/v1/search/videos', handler: 'api/search-videos', auth: 'optional' },
+  { id: 'GetHealth', method: 'GET', path: '/api/v1/health', handler: 'api/get-health', auth: 'public' },
 ] as const satisfies readonly Route[];
 
 export type RouteId = (typeof routes)[number]['id'];

@@ -51,7 +51,18 @@ export const executionName = (videoId: string, generation: number) => `${videoId
 /** Errors a task throws, by `name`; permanent ones fail at once, transient ones are retried. */
 export const PermanentErrors = ['InvalidMediaError', 'NotFoundError', 'ConflictError', 'ValidationError'] as const;
 
-export const WorkflowInput = z.object({ videoId: z.string(), generation: z.number().int().positive() });
+/**
+ * A correlation id: the id every log line of one request or job carries, from the API through the
+ * workflow. A client may send its own (`x-correlation-id`) when it is such a token.
+ */
+export const CorrelationId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a correlation id is 1-64 letters, digits, dots, dashes or underscores');
+
+export const WorkflowInput = z.object({
+  videoId: z.string(),
+  generation: z.number().int().positive(),
+  /** Whoever started the execution (API request, upload event, sweeper); Claim fills one in if missing. */
+  correlationId: CorrelationId.optional(),
+});
 export type WorkflowInput = z.infer<typeof WorkflowInput>;
 
 export const Probe = z.object({
@@ -91,6 +102,8 @@ export type Plan = z.infer<typeof Plan>;
 /** What flows from Claim through Publish (each state adds its part under its own key). */
 export const JobState = WorkflowInput.extend({
   rawKey: z.string(),
+  /** When the video became `processing` (ISO 8601), for the processing-time metric at Publish. */
+  processingSince: z.string().optional(),
   probe: Probe.optional(),
   plan: Plan.optional(),
 });

@@ -5,7 +5,13 @@ import { UnavailableError } from '#domain/errors';
 import { handler as abortUpload } from '#handlers/api/abort-upload';
 import { handler as getVideo } from '#handlers/api/get-video';
 import { handler as startUpload } from '#handlers/api/start-upload';
+import { logger } from '#handlers/shared/observability';
 import { fakeUploads, type FakeUploads } from '../fakes/in-memory.ts';
+
+// The unit project silences Powertools (see vitest.config.ts); the 500 test reads the error log.
+vi.hoisted(() => {
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'ERROR';
+});
 
 /** The handlers' composition root, replaced by an `Uploads` on fakes (built fresh per test). */
 let f: FakeUploads;
@@ -224,7 +230,7 @@ describe('the HTTP wrapper', () => {
   });
 
   it('answers 500 with a generic message that reveals nothing of an unexpected error', async () => {
-    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const log = vi.spyOn((logger as unknown as { console: Console }).console, 'error').mockImplementation(() => undefined);
     const secret = 'arn:aws:dynamodb:eu-west-1:123456789012:table/videos-7f3a exploded';
     vi.spyOn(f.videos, 'create').mockRejectedValue(new TypeError(secret));
 
@@ -240,7 +246,7 @@ describe('the HTTP wrapper', () => {
   });
 
   it('answers 503 with Retry-After and a generic message when a dependency is unavailable', async () => {
-    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    vi.spyOn((logger as unknown as { console: Console }).console, 'error').mockImplementation(() => undefined);
     vi.spyOn(f.videos, 'create').mockRejectedValue(
       new UnavailableError('the video table is temporarily unavailable; retry shortly', {
         cause: new Error('ProvisionedThroughputExceededException on table videos-7f3a'),

@@ -2,6 +2,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { videoChanges } from '#adapters/dynamo-video-stream';
 import { indexingDeps } from '#composition/indexing';
 import { log } from '../shared/log.ts';
+import { observed } from '../shared/observability.ts';
 
 /**
  * Table stream → search index. The batch's video changes are applied at once (the last change of
@@ -9,7 +10,7 @@ import { log } from '../shared/log.ts';
  * so Lambda retries from there (earlier changes are done) and, once its retries are spent,
  * sends the failed range to the on-failure queue.
  */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+export const handler = observed(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
   const changes = videoChanges(event.Records);
   const outcome = await indexingDeps().indexer.apply(changes);
   if (outcome.failedAt !== undefined) {
@@ -18,4 +19,4 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   }
   log.info('indexed', { records: event.Records.length, ...outcome });
   return { batchItemFailures: [] };
-};
+});

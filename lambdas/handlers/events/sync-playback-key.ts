@@ -12,6 +12,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { PlaybackPaths } from '#contracts/playback';
 import { log } from '../shared/log.ts';
+import { observed } from '../shared/observability.ts';
 
 /** The custom resource's properties, as `lib/constructs/playback-key.ts` sets them. */
 export const SyncPlaybackKeyProperties = z.object({
@@ -48,7 +49,7 @@ let keyValueStore: CloudFrontKeyValueStoreClient | undefined;
  *
  * Infrastructure plumbing with no domain rule in it, so the two SDK calls live here.
  */
-export const handler = async (event: CloudFormationCustomResourceEvent): Promise<SyncResult> => {
+export const handler = observed(async (event: CloudFormationCustomResourceEvent): Promise<SyncResult> => {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   const { SecretId, KeyValueStoreArn } = SyncPlaybackKeyProperties.parse(event.ResourceProperties);
 
@@ -75,4 +76,4 @@ export const handler = async (event: CloudFormationCustomResourceEvent): Promise
   }
   log.info('playback key synced', { kvs: KeyValueStoreArn, key: keyName });
   return { PhysicalResourceId: `${KeyValueStoreArn}#${keyName}`, Data: { Kid: kid, KeyName: keyName } };
-};
+});

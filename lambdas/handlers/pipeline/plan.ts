@@ -1,10 +1,11 @@
 import { Env } from '#contracts/env';
 import { JobState, Probe, type Plan } from '#contracts/workflow';
 import { pipelineDeps } from '#composition/pipeline';
+import { workflowTask } from '../shared/task.ts';
 import { planJob } from '#domain/media';
 
 /** Plan: the ladder (never taller than the source) and time chunks on segment boundaries. */
-export const handler = async (event: unknown): Promise<Plan> => {
+export const handler = workflowTask(async (event: unknown): Promise<Plan> => {
   const job = JobState.extend({ probe: Probe }).parse(event);
   const { config } = pipelineDeps();
   const rungs = config[Env.ladderRungs];
@@ -13,4 +14,4 @@ export const handler = async (event: unknown): Promise<Plan> => {
     targetChunkSeconds: config[Env.chunkSeconds],
     ...(rungs ? { rungs } : {}),
   });
-};
+});

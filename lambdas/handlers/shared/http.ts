@@ -1,8 +1,12 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z, type ZodType } from 'zod';
 import type { ErrorBody } from '#contracts/api';
+import { MetricDimensions, Metrics } from '#contracts/metrics';
+import { routes } from '#contracts/routes';
 import { AppError, UnauthorizedError, ValidationError } from '#domain/errors';
+import { correlationId, logger, metrics, observability, saneCorrelationId, useCorrelationId } from './observability.ts';
 
 /** The verified caller, from the claims the Cognito authorizer put on the request. */
 export interface Caller {
@@ -48,6 +52,8 @@ export function optionalAuthHttpHandler<B = undefined, P = undefined, Q = undefi
   fn: (input: Omit<HttpInput<B, P, Q>, 'caller'> & { readonly caller: Caller | undefined }, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(observability())
+    .use(requestObservability())
     .use({ onError: mapError })
     .handler(async (event) => {
       const caller = await optionalCallerOf(event, schemas.verifier);
@@ -55,6 +61,27 @@ export function optionalAuthHttpHandler<B = undefined, P = undefined, Q = undefi
       const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
       const body = schemas.body ? parse(schemas.body, jsonBody(event), 'body') : (undefined as B);
       const out = await fn({ body, params, query, caller }, event);
+      return respond(out.statusCode, out.body, out.headers);
+    });
+}
+
+/**
+ * Like {@link httpHandler}, for routes with `auth: 'public'` in the route table: no token is read
+ * and there is no caller.
+ */
+export function publicHttpHandler<B = undefined, P = undefined, Q = undefined>(
+  schemas: Schemas<B, P, Q>,
+  fn: (input: Omit<HttpInput<B, P, Q>, 'caller'>, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(observability())
+    .use(requestObservability())
+    .use({ onError: mapError })
+    .handler(async (event) => {
+      const params = schemas.params ? parse(schemas.params, event.pathParameters ?? {}, 'path') : (undefined as P);
+      const query = schemas.query ? parse(schemas.query, event.queryStringParameters ?? {}, 'query') : (undefined as Q);
+      const body = schemas.body ? parse(schemas.body, jsonBody(event), 'body') : (undefined as B);
+      const out = await fn({ body, params, query }, event);
       return respond(out.statusCode, out.body, out.headers);
     });
 }
@@ -71,13 +98,17 @@ async function optionalCallerOf(event: APIGatewayProxyEvent, verifier: () => IdT
 /**
  * The one HTTP wrapper every API handler goes through: parses the body, path parameters and
  * query string with zod (failures become 400s that name each bad field), reads the caller's claims, maps
- * domain errors to statuses, and never lets a stack trace reach a client.
+ * domain errors to statuses, and never lets a stack trace reach a client. Every request gets a
+ * correlation id (logged on each line, returned as `x-correlation-id`) and its route's RED
+ * metrics (see {@link requestObservability}).
  */
 export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   schemas: Schemas<B, P, Q>,
   fn: (input: HttpInput<B, P, Q>, event: APIGatewayProxyEvent) => Promise<HttpOutput>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(observability())
+    .use(requestObservability())
     .use({ onError: mapError })
     .handler(async (event) => {
       const caller = callerOf(event);
@@ -161,9 +192,53 @@ function respond(statusCode: number, body: unknown, headers: Record<string, stri
   };
 }
 
-async function mapError(request: middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>) {
+/** The header a request's correlation id comes in (when the client sends a sane one) and goes back in. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/** The route id of a request: its API Gateway resource and method, looked up in the route table. */
+export function routeIdOf(event: Pick<APIGatewayProxyEvent, 'resource' | 'httpMethod'>): string {
+  return routes.find((r) => r.path === event.resource && r.method === event.httpMethod)?.id ?? 'Unknown';
+}
+
+type HttpRequest = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
+
+/**
+ * Per request: the correlation id (a sane `x-correlation-id` from the client, else API Gateway's
+ * request id) on every log line and on the response; and the route's RED metrics (`Requests`,
+ * `ClientErrors`, `ServerErrors`, `Latency`, dimension `route`), counted from the status the
+ * client gets, so it runs after errors are mapped.
+ */
+function requestObservability(): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context> {
+  const started = new WeakMap<object, { at: number; id: string }>();
+  const answered = (request: HttpRequest) => {
+    const begun = started.get(request.event);
+    const response = request.response;
+    if (!begun || !response) return;
+    response.headers = { ...response.headers, [CORRELATION_HEADER]: begun.id };
+    const status = response.statusCode;
+    metrics.addDimension(MetricDimensions.route, routeIdOf(request.event));
+    metrics.addMetric(Metrics.requests, MetricUnit.Count, 1);
+    metrics.addMetric(Metrics.clientErrors, MetricUnit.Count, status >= 400 && status < 500 ? 1 : 0);
+    metrics.addMetric(Metrics.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
+    metrics.addMetric(Metrics.latency, MetricUnit.Milliseconds, performance.now() - begun.at);
+  };
+  return {
+    before: (request) => {
+      const event = request.event;
+      const id = saneCorrelationId(headerOf(event, CORRELATION_HEADER)) ?? event.requestContext?.requestId ?? request.context.awsRequestId;
+      started.set(event, { at: performance.now(), id });
+      useCorrelationId(id);
+      logger.appendKeys({ route: routeIdOf(event) });
+    },
+    after: answered,
+    onError: answered,
+  };
+}
+
+async function mapError(request: HttpRequest) {
   const error = request.error;
-  const requestId = request.context?.awsRequestId;
+  // The id a client quotes is the one every log line of the request carries.
+  const requestId = correlationId.get() ?? request.context?.awsRequestId;
   if (error instanceof AppError && error.statusCode < 500) {
     const body: ErrorBody = {
       error: { code: error.name, message: error.message, ...(error.details ? { details: error.details } : {}) },
@@ -172,15 +247,7 @@ async function mapError(request: middy.Request<APIGatewayProxyEvent, APIGatewayP
     return;
   }
   const status = error instanceof AppError ? error.statusCode : 500;
-  console.error(
-    JSON.stringify({
-      level: 'ERROR',
-      message: 'request failed',
-      requestId,
-      path: request.event?.path,
-      error: { name: error?.name, message: error?.message, stack: error?.stack, cause: String(error?.cause ?? '') },
-    }),
-  );
+  logger.error('request failed', { status, path: request.event?.path, error });
   const body: ErrorBody = {
     error: {
       code: status === 503 ? 'ServiceUnavailable' : 'InternalError',
