@@ -7,14 +7,28 @@ import { applyNag } from '#lib/nag';
 import { ApiStack, type DeliveryOptions } from '#lib/stacks/api-stack';
 import { AuthStack } from '#lib/stacks/auth-stack';
 import { DataStack } from '#lib/stacks/data-stack';
+import { EdgeStack } from '#lib/stacks/edge-stack';
+import { ObservabilityStack } from '#lib/stacks/observability-stack';
 import { PipelineStack } from '#lib/stacks/pipeline-stack';
 import type { Transcoder } from '#lib/constructs/transcode-workflow';
 import type { UploadLimits } from '#lib/constructs/video-api';
 import type { HostedUiOptions } from '#lib/constructs/user-accounts';
+import type { WebAclRateLimits } from '#lib/constructs/web-acl';
+import { stageConfig, type StageConfig } from '#lib/stages';
 
 /** Context keys the app reads (`cdk synth -c key=value` or cdk.json `context`). */
 export const ContextKeys = {
-  /** Browser origins for S3 uploads and the API: a JSON array, a comma-separated list, or `*`. */
+  /**
+   * `dev` (default) or `prod`: retention, protection, log retention, release strategy and alarm
+   * thresholds, all in `lib/stages.ts`.
+   */
+  stage: 'stage',
+  /** An email address the alarm topic notifies (AWS mails it a confirmation link first). */
+  alarmEmail: 'alarmEmail',
+  /**
+   * Browser origins for S3 uploads and the API: a JSON array, a comma-separated list, or `*`.
+   * Default: the web app's origin when `appUrl` or `domainName` gives it, else `*`.
+   */
   allowedOrigins: 'allowedOrigins',
   /** Cognito feature plan: `plus` (default), `essentials` or `lite`. */
   cognitoFeaturePlan: 'cognitoFeaturePlan',
@@ -52,13 +66,23 @@ export const ContextKeys = {
   playbackTtlSeconds: 'playbackTtlSeconds',
   /** Search backend: `embedded` (default; MiniSearch with its snapshot in S3) or `opensearch` (an Amazon OpenSearch Service domain). */
   search: 'search',
+  /** WAF: API requests per viewer IP in five minutes (default: the stage's, `lib/stages.ts`). */
+  wafApiRequestsPerIp: 'wafApiRequestsPerIp',
+  /** WAF: all requests per IP in five minutes (default: the stage's, `lib/stages.ts`). */
+  wafRequestsPerIp: 'wafRequestsPerIp',
+  /**
+   * ARN of an existing `CLOUDFRONT` web ACL (us-east-1) for the distribution; default: one made by
+   * the app (in the api stack in us-east-1, else in the `Vodstack-Edge` stack in us-east-1).
+   */
+  cloudFrontWebAclArn: 'cloudFrontWebAclArn',
 } as const;
 
 /** Options of {@link buildApp}; each one overrides its context key. */
 export interface BuildAppOptions {
   /**
    * Browser origins allowed to upload to S3 and call the API.
-   * @default - context `allowedOrigins`, else `['*']`
+   * @default - context `allowedOrigins`; else the web app's origin when it is known (context
+   * `appUrl`, else `domainName`); else `['*']`
    */
   readonly allowedOrigins?: readonly string[];
   /**
@@ -90,6 +114,11 @@ export interface BuildAppOptions {
    */
   readonly webAppDir?: string;
   /**
+   * The stage's config.
+   * @default - context `stage`, else `Stages.dev`
+   */
+  readonly stage?: StageConfig;
+  /**
    * Account and region of every stack. The region must be concrete: a TableV2 encrypted with a
    * customer-managed key renders its per-replica key by region.
    * @default - `CDK_DEFAULT_ACCOUNT` (may stay unknown) and `CDK_DEFAULT_REGION`, which the CDK
@@ -113,6 +142,9 @@ export interface VodstackStacks {
   readonly auth: AuthStack;
   readonly pipeline: PipelineStack;
   readonly api: ApiStack;
+  readonly observability: ObservabilityStack;
+  /** The CloudFront web ACL's stack in us-east-1, when the app is elsewhere and no ARN was given. */
+  readonly edge?: EdgeStack;
 }
 
 /**
@@ -126,18 +158,19 @@ export interface VodstackStacks {
  */
 export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
   applyFeatureFlags(app);
-  const allowedOrigins = opts.allowedOrigins ?? parseOrigins(app.node.tryGetContext(ContextKeys.allowedOrigins));
+  const allowedOrigins = opts.allowedOrigins ?? parseAllowedOrigins(app);
   const cognitoFeaturePlan = opts.cognitoFeaturePlan ?? parseFeaturePlan(app.node.tryGetContext(ContextKeys.cognitoFeaturePlan));
   const uploads = opts.uploads ?? parseUploadLimits(app);
   const pipelineOptions = opts.pipeline ?? parsePipelineOptions(app);
   const delivery = { ...(opts.delivery ?? parseDeliveryContext(app)), ...(opts.webAppDir ? { webAppDir: opts.webAppDir } : {}) };
+  const stage = opts.stage ?? stageConfig(app.node.tryGetContext(ContextKeys.stage));
   const env = opts.env ?? {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
   };
 
-  const data = new DataStack(app, StackNames.data, { env, allowedOrigins });
-  const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan, hostedUi: parseHostedUi(app) });
+  const data = new DataStack(app, StackNames.data, { env, allowedOrigins, stage });
+  const auth = new AuthStack(app, StackNames.auth, { env, featurePlan: cognitoFeaturePlan, hostedUi: parseHostedUi(app), stage });
   const pipeline = new PipelineStack(app, StackNames.pipeline, {
     env,
     table: data.videos.table,
@@ -145,7 +178,15 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
     mediaBucket: data.buckets.media,
     ...pipelineOptions,
     search: parseSearchBackend(app.node.tryGetContext(ContextKeys.search)),
+    stage,
   });
+  const waf = parseWafContext(app);
+  // A CLOUDFRONT web ACL must be created in us-east-1: in the api stack when it is there, else in
+  // a small stack of its own there (read across regions with Fn::GetStackOutput), unless given.
+  const edge =
+    waf.cdnWebAclArn === undefined && env.region !== 'us-east-1'
+      ? new EdgeStack(app, StackNames.edge, { env: { account: env.account, region: 'us-east-1' }, rateLimits: waf.rateLimits })
+      : undefined;
   const api = new ApiStack(app, StackNames.api, {
     env,
     table: data.videos.table,
@@ -161,12 +202,27 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
     allowedOrigins,
     uploads,
     delivery,
+    stage,
+    waf: { rateLimits: waf.rateLimits, cdnWebAclArn: waf.cdnWebAclArn ?? edge?.webAcl.arn },
   });
   // Explicit, so grants on the data stack's keys know the consumer depends on the producer.
   pipeline.addStackDependency(data, 'grants on the table, the buckets and the raw bucket key');
   api.addStackDependency(data, 'grants on the table, the raw bucket and playback keys; CloudFront reads the media bucket');
   api.addStackDependency(auth, 'the authorizer trusts the user pool');
   api.addStackDependency(pipeline, 'the complete-upload route starts the workflow');
+  if (edge) api.addStackDependency(edge, 'the distribution is screened by the CloudFront web ACL');
+  const observability = new ObservabilityStack(app, StackNames.observability, {
+    env,
+    stage,
+    api: api.api,
+    delivery: api.delivery,
+    workflow: pipeline.workflow,
+    triggers: pipeline.triggers,
+    search: pipeline.search,
+    alarmEmail: parseAlarmEmail(app.node.tryGetContext(ContextKeys.alarmEmail)),
+  });
+  observability.addStackDependency(api, 'the dashboard and alarms watch the API and its functions');
+  observability.addStackDependency(pipeline, 'the dashboard and alarms watch the workflow, queues and functions');
 
   Tags.of(app).add('project', 'vodstack');
   for (const [stack, lifecycle] of [
@@ -174,12 +230,14 @@ export function buildApp(app: App, opts: BuildAppOptions = {}): VodstackStacks {
     [auth, 'stateful'],
     [pipeline, 'stateless'],
     [api, 'stateless'],
+    [observability, 'stateless'],
+    ...(edge ? [[edge, 'stateless'] as const] : []),
   ] as const) {
     Tags.of(stack).add('vodstack:lifecycle', lifecycle);
   }
 
   applyNag(app);
-  return { data, auth, pipeline, api };
+  return { data, auth, pipeline, api, observability, ...(edge ? { edge } : {}) };
 }
 
 /** Sets every pinned feature flag the caller has not set, before any stack exists. */
@@ -190,6 +248,19 @@ function applyFeatureFlags(app: App): void {
   for (const [flag, value] of Object.entries(featureFlags)) {
     if (app.node.tryGetContext(flag) === undefined) app.node.setContext(flag, value);
   }
+}
+
+/**
+ * Browser origins for CORS (API and buckets): context `allowedOrigins`; else the web app's own
+ * origin, when context `appUrl` or `domainName` names it, so a deploy that knows its address
+ * admits no other site; else `*` (the CloudFront name is only known after the first deploy: pass
+ * it as `appUrl` and deploy again). The web app itself calls the API on its own origin.
+ */
+function parseAllowedOrigins(app: App): string[] {
+  const given: unknown = app.node.tryGetContext(ContextKeys.allowedOrigins);
+  if (given !== undefined && given !== null && given !== '') return parseOrigins(given);
+  const appUrl = parseHostedUi(app).appUrl;
+  return appUrl ? [new URL(appUrl).origin] : ['*'];
 }
 
 /** Accepts `["https://a","https://b"]`, `https://a,https://b`, `*` or an array. */
@@ -317,6 +388,41 @@ function parseDeliveryContext(app: App): DeliveryOptions {
     ...(domainName && certificateArn ? { domain: { domainName, certificateArn } } : {}),
     ...(playbackTtlSeconds !== undefined ? { playbackTtlSeconds } : {}),
   };
+}
+
+/**
+ * The WAF context keys over the stage's limits (`lib/stages.ts`, context `stage`); a limit that is
+ * not a whole number ≥ 10 fails synth with the key's name.
+ */
+function parseWafContext(app: App): { rateLimits: WebAclRateLimits; cdnWebAclArn?: string } {
+  const defaults = stageConfig(app.node.tryGetContext('stage')).waf;
+  const limit = (key: string, fallback: number): number => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 10) throw new Error(`context ${key}: expected a whole number ≥ 10 (requests per IP in five minutes), got "${String(value)}"`);
+    return n;
+  };
+  const arn: unknown = app.node.tryGetContext(ContextKeys.cloudFrontWebAclArn);
+  const cdnWebAclArn = arn === undefined || arn === null || arn === '' ? undefined : String(arn).trim();
+  if (cdnWebAclArn !== undefined && !/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/.test(cdnWebAclArn)) {
+    throw new Error(`context ${ContextKeys.cloudFrontWebAclArn}: expected a CLOUDFRONT-scoped WAFv2 web ACL ARN in us-east-1 (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got "${cdnWebAclArn}"`);
+  }
+  return {
+    rateLimits: {
+      apiRequestsPerIp: limit(ContextKeys.wafApiRequestsPerIp, defaults.apiRequestsPerIp),
+      requestsPerIp: limit(ContextKeys.wafRequestsPerIp, defaults.requestsPerIp),
+    },
+    ...(cdnWebAclArn ? { cdnWebAclArn } : {}),
+  };
+}
+
+/** Context `alarmEmail` → the address, if any; something that is not one fails synth. */
+function parseAlarmEmail(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const email = String(value).trim();
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new Error(`context ${ContextKeys.alarmEmail}: "${email}" is not an email address`);
+  return email;
 }
 
 /** Context `search` → the backend; absent means `embedded`, anything else unknown fails synth. */

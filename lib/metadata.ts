@@ -55,4 +55,8 @@ export const StackNames = {
   auth: 'Vodstack-Auth',
   api: 'Vodstack-Api',
   pipeline: 'Vodstack-Pipeline',
+  /** The dashboard, the paging alarms and their topic. */
+  observability: 'Vodstack-Observability',
+  /** Only when the app is outside us-east-1: the CloudFront web ACL, which must be created there. */
+  edge: 'Vodstack-Edge',
 } as const;

@@ -94,8 +94,17 @@ export class TemplateResolver {
     };
     if (logicalId in pseudo) return pseudo[logicalId]!;
     const id = this.physical.get(physicalKey(stack, logicalId));
-    if (id === undefined) throw new Error(`local mode has no resource for ${stack}/${logicalId}`);
-    return id;
+    if (id !== undefined) return id;
+    const resource = this.stacks.find((s) => s.name === stack)?.template.Resources?.[logicalId];
+    if (resource?.Type === 'AWS::Lambda::Alias') {
+      // An alias's Ref is its ARN, the function's qualified by the alias name: what workflow tasks
+      // and integrations invoke (LocalLambdas runs the function behind it).
+      const { FunctionName, Name } = resource.Properties as { FunctionName: unknown; Name: unknown };
+      const functionName = this.resolve(stack, FunctionName);
+      const functionArn = functionName.startsWith('arn:') ? functionName : `arn:aws:lambda:${this.region}:${this.account}:function:${functionName}`;
+      return `${functionArn}:${this.resolve(stack, Name)}`;
+    }
+    throw new Error(`local mode has no resource for ${stack}/${logicalId}`);
   }
 
   private getAtt(stack: string, logicalId: string, attribute: string): string {

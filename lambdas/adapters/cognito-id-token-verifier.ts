@@ -1,25 +1,33 @@
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { UnavailableError } from '#domain/errors';
 import type { Caller, IdTokenVerifier } from '#handlers/shared/http';
 
+/** Cognito signs every token with RS256. */
+const COGNITO_ALGORITHMS = ['RS256'];
+
 /**
- * Verifies Cognito ID tokens as the API Gateway user-pool authorizer does: signature by the
- * pool's JWKS (fetched once, cached by jose), issuer, audience (the app client), `token_use: id`
- * and expiry.
+ * Verifies Cognito ID tokens as the API Gateway user-pool authorizer does: an RS256 signature by
+ * one of the pool's keys (JWKS fetched once, cached by jose), issuer (the pool), audience (the
+ * app client: stricter than the authorizer, which takes any client of the pool), `token_use: id`
+ * (an access token carries no `aud` and is refused), and expiry. Any other algorithm (`none`,
+ * `HS256` signed with a public key as the secret, …) is refused before a key is looked up.
  */
 export class CognitoIdTokenVerifier implements IdTokenVerifier {
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
-
+  /**
+   * @param issuer the pool's issuer, `https://cognito-idp.<region>.amazonaws.com/<pool id>`
+   * @param clientId the app client ID tokens must be issued to (`aud`)
+   * @param keys where the pool's public keys come from (tests pass a local key set)
+   * @default keys - the pool's JWKS at `<issuer>/.well-known/jwks.json`
+   */
   constructor(
     private readonly issuer: string,
     private readonly clientId: string,
-  ) {
-    this.jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
-  }
+    private readonly keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`)),
+  ) {}
 
   async verify(token: string): Promise<Caller | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.jwks, { issuer: this.issuer, audience: this.clientId });
+      const { payload } = await jwtVerify(token, this.keys, { issuer: this.issuer, audience: this.clientId, algorithms: COGNITO_ALGORITHMS });
       if (payload['token_use'] !== 'id' || typeof payload.sub !== 'string') return undefined;
       return { userId: payload.sub, email: typeof payload['email'] === 'string' ? payload['email'] : undefined };
     } catch (error) {

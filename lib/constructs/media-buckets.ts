@@ -11,7 +11,7 @@ import {
   type BucketProps,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MEDIA_KEYS } from '#lib/constructs/app-function';
+import { MEDIA_KEYS, RAW_KEYS } from '#lib/constructs/app-function';
 import { Metadata, ResourceRole } from '#lib/metadata';
 
 /** Props of {@link MediaBuckets}. */
@@ -26,6 +26,12 @@ export interface MediaBucketsProps {
    * @default - a new customer-managed key with yearly rotation, retained with the bucket
    */
   readonly rawEncryptionKey?: IKey;
+  /**
+   * Key that encrypts the media (derived renditions) bucket.
+   * @default - a new customer-managed key with yearly rotation, retained with the bucket, whose
+   * policy lets CloudFront (origin access control) decrypt for this account's distributions
+   */
+  readonly mediaEncryptionKey?: IKey;
   /**
    * How long noncurrent versions of originals are kept after an overwrite or delete.
    * @default Duration.days(30)
@@ -49,13 +55,18 @@ export interface MediaBucketsProps {
  *   with a customer-managed key and S3 Bucket Keys, versioned (originals cannot be regenerated);
  *   sends its events to EventBridge (the pipeline starts on `Object Created`).
  * - `media`: what the pipeline derives (renditions, manifests, thumbnails), served through
- *   CloudFront. SSE-S3, unversioned: it can be rebuilt from `raw`, and CloudFront origin access to
- *   an SSE-KMS bucket needs the key policy to name the distribution (a data↔delivery stack cycle)
- *   plus a KMS call per cache miss. Its policy lets CloudFront (origin access control) read
- *   `videos/*` for this account's distributions — see {@link MediaBuckets.media}.
- * - `accessLogs`: S3 server access logs of all the others (SSE-S3: log delivery cannot use SSE-KMS).
- * - `cdnLogs`: CloudFront standard logs. The only bucket with ACLs enabled (bucket owner
- *   preferred): standard logging writes each file with an ACL granting CloudFront's log delivery.
+ *   CloudFront. SSE-KMS with its own customer-managed key and S3 Bucket Keys (S3 asks KMS for a
+ *   bucket-level key now and then, not once per object, so cache misses cost no KMS call each),
+ *   unversioned: it can be rebuilt from `raw`. Origin access control reads SSE-KMS objects when
+ *   the key policy lets `cloudfront.amazonaws.com` decrypt; like the bucket policy, that statement
+ *   names this account's distributions by pattern (naming the one distribution would make the
+ *   data stack depend on the api stack, a cycle) — see {@link MediaBuckets.media}.
+ * - `accessLogs`: S3 server access logs of all the others. SSE-S3: S3 documents SSE-S3 as the
+ *   only default encryption a server access log target supports.
+ * - `cdnLogs`: CloudFront standard logs. SSE-S3: the legacy log delivery writes without KMS
+ *   parameters as the `awslogsdelivery` account, and a key it cannot use loses logs silently. The
+ *   only bucket with ACLs enabled (bucket owner preferred): standard logging writes each file with
+ *   an ACL granting CloudFront's log delivery.
  * All block public access, deny non-TLS requests, and abort incomplete multipart uploads after a day.
  */
 export class MediaBuckets extends Construct {
@@ -78,6 +89,8 @@ export class MediaBuckets extends Construct {
   public readonly cdnLogs: Bucket;
   /** The key `raw` is encrypted with. */
   public readonly rawEncryptionKey: IKey;
+  /** The key `media` is encrypted with. */
+  public readonly mediaEncryptionKey: IKey;
 
   constructor(scope: Construct, id: string, props: MediaBucketsProps = {}) {
     super(scope, id);
@@ -138,9 +151,14 @@ export class MediaBuckets extends Construct {
       ],
     });
 
+    this.mediaEncryptionKey = props.mediaEncryptionKey ?? this.createMediaKey(removalPolicy);
+    // Switching an existing bucket from SSE-S3 is an in-place update: objects already stored keep
+    // SSE-S3 (CloudFront reads them without KMS), new ones are written with this key.
     this.media = new Bucket(this, 'Media', {
       ...common,
-      encryption: BucketEncryption.S3_MANAGED,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.mediaEncryptionKey,
+      bucketKeyEnabled: true,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'media/',
       cors: [
@@ -163,14 +181,7 @@ export class MediaBuckets extends Construct {
       ],
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
-    this.media.grants.actionsOnObjectKeys(
-      new ServicePrincipal('cloudfront.amazonaws.com').withConditions({
-        StringEquals: { 'AWS:SourceAccount': Aws.ACCOUNT_ID },
-        ArnLike: { 'AWS:SourceArn': `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*` },
-      }),
-      MEDIA_KEYS,
-      's3:GetObject',
-    );
+    this.media.grants.actionsOnObjectKeys(cloudFrontOfThisAccount(), MEDIA_KEYS, 's3:GetObject');
 
     this.cdnLogs = new Bucket(this, 'CdnLogs', {
       ...common,
@@ -202,18 +213,43 @@ export class MediaBuckets extends Construct {
     }
   }
 
-  /** Grants reading originals (GetObject/HeadObject and the key to decrypt). */
+  /** Grants reading originals (GetObject/HeadObject under {@link RAW_KEYS}, and the key to decrypt). */
   public grantReadRaw(grantee: IGrantable): Grant {
-    return this.raw.grants.actionsOnObjectKeys(grantee, '*', 's3:GetObject', 'kms:Decrypt');
+    return this.raw.grants.actionsOnObjectKeys(grantee, RAW_KEYS, 's3:GetObject', 'kms:Decrypt');
   }
 
-  /** Grants writing derived media (PutObject, including multipart uploads). */
-  public grantWriteMedia(grantee: IGrantable, keyPattern = '*'): Grant {
-    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:PutObject', 's3:AbortMultipartUpload');
+  /**
+   * Grants writing derived media: PutObject and multipart uploads, with `kms:GenerateDataKey` for
+   * each object's data key and `kms:Decrypt`, which S3 needs for the parts of a multipart upload.
+   */
+  public grantWriteMedia(grantee: IGrantable, keyPattern = MEDIA_KEYS): Grant {
+    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 
-  /** Grants reading derived media. */
-  public grantReadMedia(grantee: IGrantable, keyPattern = '*'): Grant {
-    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:GetObject');
+  /** Grants reading derived media (and the key to decrypt). */
+  public grantReadMedia(grantee: IGrantable, keyPattern = MEDIA_KEYS): Grant {
+    return this.media.grants.actionsOnObjectKeys(grantee, keyPattern, 's3:GetObject', 'kms:Decrypt');
   }
+
+  private createMediaKey(removalPolicy: RemovalPolicy): Key {
+    const key = new Key(this, 'MediaKey', {
+      description: 'Encrypts derived media (renditions, manifests, thumbnails) in the vodstack media bucket',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // Origin access control fetches as cloudfront.amazonaws.com; S3 then needs the key on its behalf.
+    key.grantDecrypt(cloudFrontOfThisAccount());
+    return key;
+  }
+}
+
+/**
+ * CloudFront, on behalf of this account's distributions only. Account-wide rather than one
+ * distribution: the distribution lives in the api stack, which depends on this one.
+ */
+function cloudFrontOfThisAccount() {
+  return new ServicePrincipal('cloudfront.amazonaws.com').withConditions({
+    StringEquals: { 'AWS:SourceAccount': Aws.ACCOUNT_ID },
+    ArnLike: { 'AWS:SourceArn': `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*` },
+  });
 }

@@ -4,6 +4,7 @@ import { BucketGrants, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { IntegrationPattern, JsonPath, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
 import { MediaConvertCreateJob } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { RAW_KEYS } from '#lib/constructs/app-function';
 import { acknowledgeResource } from '#lib/nag';
 
 /**
@@ -55,12 +56,20 @@ export class MediaConvertTranscoder extends Construct {
       assumedBy: new ServicePrincipal('mediaconvert.amazonaws.com'),
       description: 'vodstack MediaConvert jobs: read original uploads, write derived media',
     });
-    BucketGrants.fromBucket(props.rawBucket).actionsOnObjectKeys(this.role, '*', 's3:GetObject', 'kms:Decrypt');
-    BucketGrants.fromBucket(props.mediaBucket).actionsOnObjectKeys(this.role, props.mediaKeyPattern, 's3:PutObject', 's3:AbortMultipartUpload');
+    BucketGrants.fromBucket(props.rawBucket).actionsOnObjectKeys(this.role, RAW_KEYS, 's3:GetObject', 'kms:Decrypt');
+    // MediaConvert may write large outputs in parts: with SSE-KMS that needs kms:Decrypt too.
+    BucketGrants.fromBucket(props.mediaBucket).actionsOnObjectKeys(
+      this.role,
+      props.mediaKeyPattern,
+      's3:PutObject',
+      's3:AbortMultipartUpload',
+      'kms:GenerateDataKey',
+      'kms:Decrypt',
+    );
     acknowledgeResource(
       this.role,
       'AwsSolutions-IAM5',
-      `${props.rawBucket.bucketArn}/*`,
+      `${props.rawBucket.bucketArn}/${RAW_KEYS}`,
       'A job reads the one original named in its settings; keys are derived from video ids created at run time, and access is GetObject in this bucket only.',
     );
     acknowledgeResource(

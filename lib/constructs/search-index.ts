@@ -180,7 +180,8 @@ export class SearchIndex extends Construct {
       return;
     }
     fn.setEnv(Env.searchSnapshotBucket, this.snapshotBucket.bucketName).setEnv(Env.searchSnapshotKey, SEARCH_SNAPSHOT_KEY);
-    const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'];
+    // The bucket may be SSE-KMS (the media bucket is): reading decrypts, writing needs a data key.
+    const actions = access === 'read' ? ['s3:GetObject', 'kms:Decrypt'] : ['s3:GetObject', 'kms:Decrypt', 's3:PutObject', 'kms:GenerateDataKey'];
     BucketGrants.fromBucket(this.snapshotBucket).actionsOnObjectKeys(fn, SEARCH_SNAPSHOT_KEY, ...actions);
   }
 

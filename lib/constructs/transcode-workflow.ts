@@ -31,7 +31,6 @@ import { AppFunction, MEDIA_KEYS, type MediaBucketAccess } from '#lib/constructs
 import { FfmpegLayerPaths } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames, MediaConvertTranscoder } from '#lib/constructs/mediaconvert-transcoder';
 import { Metadata, type WorkflowMetadata } from '#lib/metadata';
-import { acknowledgeResource } from '#lib/nag';
 
 /** Which engine turns the source into the ladder. */
 export type Transcoder = WorkflowMetadata['transcoder'];
@@ -40,19 +39,25 @@ export type Transcoder = WorkflowMetadata['transcoder'];
 export { MEDIA_KEYS } from '#lib/constructs/app-function';
 
 /**
- * Errors retried with backoff. `States.TaskFailed` matches every error a task raises except a
- * `States.Timeout`; the permanent ones are stopped before it by a retrier with no attempts (the
- * first retrier whose `ErrorEquals` matches decides). The named errors are listed for readers.
+ * A dependency throttling or briefly down (the table, a bucket, Lambda itself): retried for
+ * minutes, not seconds, so a short outage delays videos instead of failing them. With full jitter
+ * the waits add up to 0–3.5 min (about 1.75 on average); well under a 30 s outage is unlikely.
  */
-export const TransientErrors = [
+export const DependencyErrors = [
+  'UnavailableError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
-  'TranscodeCrashedError',
-  'UnavailableError',
-  'States.TaskFailed',
 ] as const;
+
+/**
+ * Other errors retried with backoff, a few times. `States.TaskFailed` matches every error a task
+ * raises except a `States.Timeout`; the permanent ones are stopped before it by a retrier with no
+ * attempts (the first retrier whose `ErrorEquals` matches decides). The named errors are listed
+ * for readers.
+ */
+export const TransientErrors = ['TranscodeCrashedError', 'States.TaskFailed'] as const;
 
 /** Props of {@link TranscodeWorkflow}. */
 export interface TranscodeWorkflowProps {
@@ -153,8 +158,9 @@ export interface TranscodeWorkflowProps {
  *
  * Every Lambda task is invoked with its input as the payload and its return value as the result
  * (`payloadResponseOnly`: no `{Payload, StatusCode}` envelope to unwrap), has a timeout a little
- * longer than its function's, retries transient errors (`TransientErrors`: three attempts in all,
- * backoff from 2 s, full jitter) and never retries `PermanentErrors`.
+ * longer than its function's, retries an unavailable dependency (`DependencyErrors`: 11 attempts,
+ * backoff from 2 s capped at 30 s, full jitter) and other transient errors (`TransientErrors`:
+ * three attempts in all, backoff from 2 s, full jitter), and never retries `PermanentErrors`.
  */
 export class TranscodeWorkflow extends Construct {
   /** The state machine (construct id `Resource`). */
@@ -228,6 +234,8 @@ export class TranscodeWorkflow extends Construct {
         plan: JsonPath.objectAt('$.plan'),
         chunk: JsonPath.objectAt('$$.Map.Item.Value'),
         fps: JsonPath.numberAt('$.probe.fps'),
+        // Claim always puts one in the state, so each chunk logs under the execution's id.
+        correlationId: JsonPath.stringAt('$.correlationId'),
       },
       maxConcurrency: this.props.chunkConcurrency ?? 0,
     }).itemProcessor(this.lambdaTask(StateNames.transcodeChunk, '$'));
@@ -293,7 +301,8 @@ export class TranscodeWorkflow extends Construct {
   private lambdaTask(state: TaskState, resultPath: string, fail?: TaskStateBase, payload?: Record<string, unknown>): LambdaInvoke {
     const fn = this.taskFunction(state);
     const task = new LambdaInvoke(this, state, {
-      lambdaFunction: fn,
+      // The alias, not the function: CodeDeploy shifts it between versions (`AppFunction.live`).
+      lambdaFunction: fn.live,
       payloadResponseOnly: true,
       ...(payload ? { payload: TaskInput.fromObject(payload) } : {}),
       retryOnServiceExceptions: false,
@@ -321,6 +330,7 @@ export class TranscodeWorkflow extends Construct {
     for (const [name, value] of Object.entries(this.env)) fn.setEnv(name as EnvName, value);
     if (spec.ffmpeg) fn.setEnv(Env.ffmpegPath, FfmpegLayerPaths.ffmpeg).setEnv(Env.ffprobePath, FfmpegLayerPaths.ffprobe);
     if (spec.writesTable) fn.useTable(table, 'readWrite');
+    else if (spec.recordsProgress) fn.useTable(table, 'update');
     if (spec.readsRaw) fn.useRawBucket(rawBucket, 'read');
     if (spec.media) fn.useMediaBucket(mediaBucket, ...spec.media);
 
@@ -345,14 +355,7 @@ export class TranscodeWorkflow extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: `Step Functions logging (logs:CreateLogDelivery and the other vended-log delivery calls) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) support no resource-level permissions.${mediaConvert}`,
     });
-    for (const fn of Object.values(this.taskFunctions)) {
-      acknowledgeResource(
-        role,
-        'AwsSolutions-IAM5',
-        `${fn.functionArn}:*`,
-        "Invoking a task grants lambda:InvokeFunction on the function and its versions/aliases (ARN:*); each is one of this workflow's own task functions.",
-      );
-    }
+    // Tasks invoke each function's `live` alias, and the grant names exactly those alias ARNs: no wildcard to acknowledge.
   }
 
   private createLogKey(): Key {
@@ -376,8 +379,10 @@ interface TaskSpec {
   readonly timeout: Duration;
   /** Runs ffmpeg/ffprobe: the layer, `Env.ffmpegPath`/`Env.ffprobePath`, and 10 GiB of `/tmp`. */
   readonly ffmpeg?: boolean;
-  /** Writes video items (claim, progress, publish, failure). Every task gets `Env.tableName`. */
+  /** Writes video items (claim, publish, failure). Every task gets `Env.tableName`. */
   readonly writesTable?: boolean;
+  /** Only updates its video item's progress (UpdateItem, nothing else on the table). */
+  readonly recordsProgress?: boolean;
   /** Reads originals (GetObject and the raw key). */
   readonly readsRaw?: boolean;
   /** Access to `videos/*` of the media bucket. */
@@ -394,7 +399,7 @@ const tasks = {
     memorySize: 10240,
     timeout: Duration.minutes(15),
     ffmpeg: true,
-    writesTable: true,
+    recordsProgress: true,
     readsRaw: true,
     media: ['write'],
   },
@@ -407,9 +412,20 @@ const tasks = {
 } as const satisfies Record<string, TaskSpec>;
 type TaskState = keyof typeof tasks;
 
-/** Adds the workflow's retry policy: permanent errors never, transient ones up to 3 attempts. */
+/**
+ * Adds the workflow's retry policy: permanent errors never, an unavailable dependency up to 11
+ * attempts (`DependencyErrors`), other transient errors up to 3.
+ */
 export function withRetries<T extends TaskStateBase>(task: T): T {
   task.addRetry({ errors: [...PermanentErrors], maxAttempts: 0 });
+  task.addRetry({
+    errors: [...DependencyErrors],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 10,
+    maxDelay: Duration.seconds(30),
+    jitterStrategy: JitterType.FULL,
+  });
   task.addRetry({
     errors: [...TransientErrors],
     interval: Duration.seconds(2),

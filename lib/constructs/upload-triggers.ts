@@ -103,7 +103,7 @@ export class UploadTriggers extends Construct {
       visibilityTimeout: Duration.seconds(6 * this.starter.timeout!.toSeconds()),
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: 5 },
     });
-    this.starter.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.starter.live.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
     this.objectCreatedRule = new Rule(this, 'ObjectCreated', {
       description: 'Every object stored in the raw bucket (any key, any way it was written)',
@@ -132,7 +132,7 @@ export class UploadTriggers extends Construct {
     new Rule(this, 'SweepSchedule', {
       description: 'Runs the stuck-video sweeper',
       schedule: Schedule.rate(props.sweepEvery ?? Duration.minutes(5)),
-      targets: [new LambdaFunction(this.sweeper, { deadLetterQueue: this.deadLetters, maxEventAge: Duration.minutes(5), retryAttempts: 2 })],
+      targets: [new LambdaFunction(this.sweeper.live, { deadLetterQueue: this.deadLetters, maxEventAge: Duration.minutes(5), retryAttempts: 2 })],
     });
 
     this.acknowledgeFindings(workflow);

@@ -27,6 +27,11 @@ export interface UserAccountsProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * Whether Cognito refuses to delete the user pool until this is turned off.
+   * @default - true when `removalPolicy` is `RETAIN`
+   */
+  readonly deletionProtection?: boolean;
+  /**
    * The hosted sign-in pages (OIDC, authorization code with PKCE).
    * @default - a Cognito domain `<stack name>-<account id>`, and the web app at
    * `http://localhost:3000` as its only callback
@@ -101,7 +106,7 @@ export class UserAccounts extends Construct {
       ...(featurePlan === FeaturePlan.PLUS
         ? { standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION }
         : {}),
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      deletionProtection: props.deletionProtection ?? removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
     (this.userPool.node.defaultChild as CfnResource).addMetadata(Metadata.resource, ResourceRole.userPool);

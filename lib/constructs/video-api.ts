@@ -15,7 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -145,6 +145,11 @@ interface RouteAccess {
   readonly searchCursor?: boolean;
   /** How the route uses creator-uploaded poster images (`videos/<id>/thumbs/custom-*` only). */
   readonly posterUploads?: PosterUploadAccess;
+  /**
+   * Whether the route checks every dependency (the health route): one read-only describe-style
+   * action on each, and the names of all of them in its env (see `grantHealthChecks`).
+   */
+  readonly checksHealth?: boolean;
 }
 
 const routeAccess: Record<RouteId, RouteAccess> = {
@@ -180,6 +185,8 @@ const routeAccess: Record<RouteId, RouteAccess> = {
   ListChannel: { table: 'read' },
   // Search needs no table: hits come from the index (the snapshot object, or OpenSearch).
   SearchVideos: { search: 'read', searchCursor: true },
+  // Reads the search index as the search routes do; every other dependency by a describe call.
+  GetHealth: { search: 'read', checksHealth: true },
 };
 
 /** `arn:…:execution:<state machine name>:*`, as `grantExecution` renders it. */
@@ -314,6 +321,7 @@ export class VideoApi extends Construct {
         fn.setEnv(Env.userPoolId, props.userPool.userPoolId);
         props.userPool.grant(fn, 'cognito-idp:AdminDeleteUser');
       }
+      if (access.checksHealth) this.grantHealthChecks(fn, props);
       if (access.uploadConfig) {
         fn.setEnv(Env.uploadMaxBytes, limits.maxBytes)
           .setEnv(Env.uploadPartSizeBytes, limits.partSizeBytes)
@@ -353,11 +361,6 @@ export class VideoApi extends Construct {
           'Path parameters are validated by API Gateway; bodies are parsed by each handler with the zod schemas in #contracts/api, so every client gets the same error shape locally and on AWS.',
       },
       {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAFv2 web ACL yet: a later issue attaches one to this stage (DESIGN.md, api stack); until then stage throttling and the per-user upload rate limit bound abuse.',
-      },
-      {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         reason: 'The account-level role API Gateway assumes to write execution logs; AWS maintains the policy for exactly that purpose.',
       },
@@ -378,6 +381,33 @@ export class VideoApi extends Construct {
         .setEnv(Env.playbackTtlSeconds, binding.ttlSeconds ?? PlaybackDefaults.ttlSeconds)
         .useSecret(Env.playbackKeySecret, binding.signingKey);
     }
+    for (const route of routes.filter((r) => routeAccess[r.id].checksHealth)) {
+      const fn = this.functions[route.id].setEnv(Env.playbackKeySecret, binding.signingKey.secretArn);
+      Grant.addToPrincipal({ grantee: fn, actions: ['secretsmanager:DescribeSecret'], resourceArns: [binding.signingKey.secretArn] });
+    }
+  }
+
+  /**
+   * The health route's grants: `DescribeTable`, `ListBucket` (HeadBucket) on each bucket,
+   * `DescribeUserPool`, `ListExecutions` on the workflow, `DescribeSecret` on the cursor key (the
+   * playback key comes with {@link usePlayback}); never a data read or write.
+   */
+  private grantHealthChecks(fn: AppFunction, props: VideoApiProps): void {
+    fn.setEnv(Env.tableName, props.table.tableName)
+      .setEnv(Env.rawBucket, props.rawBucket.bucketName)
+      .setEnv(Env.mediaBucket, props.mediaBucket.bucketName)
+      .setEnv(Env.userPoolId, props.userPool.userPoolId);
+    Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:DescribeTable'], resourceArns: [props.table.tableArn] });
+    Grant.addToPrincipal({ grantee: fn, actions: ['s3:ListBucket'], resourceArns: [props.rawBucket.bucketArn, props.mediaBucket.bucketArn] });
+    props.userPool.grant(fn, 'cognito-idp:DescribeUserPool');
+    if (props.workflow) {
+      fn.setEnv(Env.workflowArn, props.workflow.stateMachineArn);
+      props.workflow.grant(fn, 'states:ListExecutions');
+    }
+    if (props.searchCursorKey) {
+      fn.setEnv(Env.searchCursorSecret, props.searchCursorKey.secretArn);
+      Grant.addToPrincipal({ grantee: fn, actions: ['secretsmanager:DescribeSecret'], resourceArns: [props.searchCursorKey.secretArn] });
+    }
   }
 
   /** The stage's invoke URL (ends with `/`). */
@@ -393,7 +423,7 @@ export class VideoApi extends Construct {
     authorizer: CognitoUserPoolsAuthorizer | undefined,
   ): void {
     const user = route.auth === 'user';
-    const method = resource.addMethod(route.method, new LambdaIntegration(fn, { allowTestInvoke: false }), {
+    const method = resource.addMethod(route.method, new LambdaIntegration(fn.live, { allowTestInvoke: false }), {
       operationName: route.id,
       authorizationType: user ? AuthorizationType.COGNITO : AuthorizationType.NONE,
       authorizer: user ? authorizer : undefined,

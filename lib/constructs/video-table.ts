@@ -32,6 +32,16 @@ export interface VideoTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Whether DynamoDB refuses to delete the table until this is turned off.
+   * @default - true when `removalPolicy` is `RETAIN`
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Point-in-time recovery (continuous backups, 35 days).
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
 }
 
 /**
@@ -68,10 +78,10 @@ export class VideoTable extends Construct {
       ],
       billing: Billing.onDemand(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
       encryption: TableEncryptionV2.customerManagedKey(this.encryptionKey),
       timeToLiveAttribute: TableKeys.ttlAttribute,
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      deletionProtection: props.deletionProtection ?? removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
     });
     (this.table.node.defaultChild as CfnResource).addMetadata(Metadata.resource, ResourceRole.table);

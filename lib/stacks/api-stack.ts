@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -6,9 +6,13 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { GradualDeployments } from '#lib/constructs/app-function';
 import { Delivery } from '#lib/constructs/delivery';
+import { ApiServerErrorRateAlarm } from '#lib/constructs/observability';
 import type { SearchIndex } from '#lib/constructs/search-index';
 import { VideoApi, type UploadLimits } from '#lib/constructs/video-api';
+import { Stages, type StageConfig } from '#lib/stages';
+import { VodstackWebAcl, type WebAclRateLimits } from '#lib/constructs/web-acl';
 
 /** Options of the CDN in front of the API. */
 export interface DeliveryOptions {
@@ -74,6 +78,27 @@ export interface ApiStackProps extends StackProps {
    * @default - no custom domain, default URL lifetime, `web/dist`
    */
   readonly delivery?: DeliveryOptions;
+  /**
+   * Log retention, how route functions are released, and what rolls a release back.
+   * @default Stages.dev
+   */
+  readonly stage?: StageConfig;
+  /**
+   * WAF: per-IP limits of both web ACLs, and the CloudFront web ACL when it lives elsewhere.
+   * @default - `WebAclDefaults`; the CloudFront web ACL is created here, which needs this stack in us-east-1
+   */
+  readonly waf?: WafOptions;
+}
+
+/** WAF options of {@link ApiStack}. */
+export interface WafOptions {
+  /** @default WebAclDefaults */
+  readonly rateLimits?: WebAclRateLimits;
+  /**
+   * ARN of a `CLOUDFRONT` web ACL (us-east-1) for the distribution.
+   * @default - one created in this stack (us-east-1 only)
+   */
+  readonly cdnWebAclArn?: string;
 }
 
 /**
@@ -84,6 +109,8 @@ export interface ApiStackProps extends StackProps {
 export class ApiStack extends Stack {
   public readonly api: VideoApi;
   public readonly delivery: Delivery;
+  /** The API stage's web ACL. */
+  public readonly apiWebAcl: VodstackWebAcl;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     const {
@@ -102,6 +129,8 @@ export class ApiStack extends Stack {
       throttlingBurstLimit,
       uploads,
       delivery,
+      waf,
+      stage = Stages.dev,
       ...stackProps
     } = props;
     super(scope, id, { description: 'vodstack: REST API built from the route table, and the CloudFront distribution in front of it', ...stackProps });
@@ -119,7 +148,28 @@ export class ApiStack extends Stack {
       uploads,
       searchIndex,
       searchCursorKey,
+      logRetention: stage.logRetention,
     });
+    // Each route function shifts to a new version per the stage, rolled back on its own errors or
+    // on the API's 5xx rate over one minute (a canary's share is small: it must show within the bake).
+    new GradualDeployments(this, 'Deployments', {
+      functions: Object.values(this.api.functions),
+      config: stage.deployment,
+      errorThreshold: stage.alarms.apiFunctionErrors,
+      alarms: [
+        new ApiServerErrorRateAlarm(this, 'DeployServerErrorRate', {
+          alarmDescription: 'API 5xx rate over one minute; rolls back a route function deployment (docs/runbooks.md#deployment-rolled-back)',
+          stage: this.api.api.deploymentStage,
+          thresholdPercent: stage.alarms.deployApiServerErrorRatePercent,
+          period: Duration.minutes(1),
+        }),
+      ],
+    });
+    // WAF on the stage (direct callers) and on the distribution (every viewer): see VodstackWebAcl.
+    this.apiWebAcl = new VodstackWebAcl(this, 'ApiWebAcl', { scope: 'REGIONAL', rateLimits: waf?.rateLimits, logEncryptionKey: this.api.logEncryptionKey });
+    this.apiWebAcl.associate('Stage', this.api.api.deploymentStage.stageArn);
+    const cdnWebAclArn = waf?.cdnWebAclArn ?? new VodstackWebAcl(this, 'CdnWebAcl', { scope: 'CLOUDFRONT', rateLimits: waf?.rateLimits, logEncryptionKey: this.api.logEncryptionKey }).arn;
+
     const domain = delivery?.domain;
     this.delivery = new Delivery(this, 'Delivery', {
       mediaBucket,
@@ -135,6 +185,8 @@ export class ApiStack extends Stack {
       },
       webAppDir: delivery?.webAppDir,
       logEncryptionKey: this.api.logEncryptionKey,
+      logRetention: stage.logRetention,
+      webAclArn: cdnWebAclArn,
     });
     this.api.usePlayback({ cdnUrl: this.delivery.url, signingKey: playbackKey, ttlSeconds: delivery?.playbackTtlSeconds });
 

@@ -4,6 +4,7 @@ import { MediaBuckets } from '#lib/constructs/media-buckets';
 import { PlaybackSigningKey } from '#lib/constructs/playback-key';
 import { SearchCursorKey } from '#lib/constructs/search-cursor-key';
 import { VideoTable } from '#lib/constructs/video-table';
+import { Stages, type StageConfig } from '#lib/stages';
 
 /** Props of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -12,6 +13,11 @@ export interface DataStackProps extends StackProps {
    * @default ['*']
    */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Removal policy, deletion protection and backups of the stateful resources; termination protection.
+   * @default Stages.dev
+   */
+  readonly stage?: StageConfig;
 }
 
 /**
@@ -26,13 +32,22 @@ export class DataStack extends Stack {
   public readonly searchCursorKey: SearchCursorKey;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
-    const { allowedOrigins, ...stackProps } = props;
-    super(scope, id, { description: 'vodstack: table, buckets, their keys and the playback signing key (retained)', ...stackProps });
+    const { allowedOrigins, stage = Stages.dev, ...stackProps } = props;
+    super(scope, id, {
+      description: 'vodstack: table, buckets, their keys and the playback signing key (retained)',
+      terminationProtection: stage.terminationProtection,
+      ...stackProps,
+    });
+    const removalPolicy = stage.statefulRemovalPolicy;
 
-    this.videos = new VideoTable(this, 'VideoTable');
-    this.buckets = new MediaBuckets(this, 'MediaBuckets', { allowedOrigins });
-    this.playbackKey = new PlaybackSigningKey(this, 'PlaybackKey');
-    this.searchCursorKey = new SearchCursorKey(this, 'SearchCursorKey');
+    this.videos = new VideoTable(this, 'VideoTable', {
+      removalPolicy,
+      deletionProtection: stage.deletionProtection,
+      pointInTimeRecovery: stage.pointInTimeRecovery,
+    });
+    this.buckets = new MediaBuckets(this, 'MediaBuckets', { allowedOrigins, removalPolicy });
+    this.playbackKey = new PlaybackSigningKey(this, 'PlaybackKey', { removalPolicy });
+    this.searchCursorKey = new SearchCursorKey(this, 'SearchCursorKey', { removalPolicy });
 
     new CfnOutput(this, 'TableName', { value: this.videos.table.tableName });
     new CfnOutput(this, 'RawBucketName', { value: this.buckets.raw.bucketName });

@@ -3,10 +3,12 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { SearchBackend } from '#contracts/env';
+import { GradualDeployments } from '#lib/constructs/app-function';
 import { FfmpegLayer } from '#lib/constructs/ffmpeg-layer';
 import { SearchIndex } from '#lib/constructs/search-index';
 import { TranscodeWorkflow, type Transcoder } from '#lib/constructs/transcode-workflow';
 import { UploadTriggers } from '#lib/constructs/upload-triggers';
+import { Stages, type StageConfig } from '#lib/stages';
 
 /** Props of {@link PipelineStack}. */
 export interface PipelineStackProps extends StackProps {
@@ -43,6 +45,11 @@ export interface PipelineStackProps extends StackProps {
    * @default 'embedded'
    */
   readonly search?: SearchBackend;
+  /**
+   * Log retention, and how the workflow and trigger functions are released.
+   * @default Stages.dev
+   */
+  readonly stage?: StageConfig;
 }
 
 /** The transcoding pipeline: ffmpeg layer, workflow, and what starts it (stateless: safe to replace). */
@@ -54,7 +61,7 @@ export class PipelineStack extends Stack {
   public readonly search: SearchIndex;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
-    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ladderRungs, search, ...stackProps } = props;
+    const { table, rawBucket, mediaBucket, transcoder, segmentSeconds, chunkSeconds, chunkConcurrency, ladderRungs, search, stage = Stages.dev, ...stackProps } = props;
     super(scope, id, { description: 'vodstack: transcode workflow, upload triggers, sweeper, ffmpeg layer', ...stackProps });
 
     this.ffmpeg = new FfmpegLayer(this, 'FfmpegLayer');
@@ -68,12 +75,20 @@ export class PipelineStack extends Stack {
       chunkSeconds,
       chunkConcurrency,
       ladderRungs,
+      logRetention: stage.logRetention,
     });
     this.triggers = new UploadTriggers(this, 'UploadTriggers', {
       table,
       rawBucket,
       workflow: this.workflow.stateMachine,
       logEncryptionKey: this.workflow.logEncryptionKey,
+      logRetention: stage.logRetention,
+    });
+    // Tasks, starter and sweeper shift to new versions per the stage, rolled back on their own errors.
+    new GradualDeployments(this, 'Deployments', {
+      functions: [...Object.values(this.workflow.functions), this.triggers.starter, this.triggers.sweeper],
+      config: stage.deployment,
+      errorThreshold: stage.alarms.pipelineFunctionErrors,
     });
 
     // The embedded index's snapshot lives in the media bucket under search/, which the CDN never serves.
@@ -82,6 +97,7 @@ export class PipelineStack extends Stack {
       snapshotBucket: mediaBucket,
       backend: search,
       logEncryptionKey: this.workflow.logEncryptionKey,
+      logRetention: stage.logRetention,
     });
 
     new CfnOutput(this, 'WorkflowArn', { value: this.workflow.stateMachine.stateMachineArn });

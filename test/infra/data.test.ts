@@ -47,14 +47,14 @@ describe('VideoTable', () => {
     });
   });
 
-  it('keeps point-in-time recovery and deletion protection on, and is retained', () => {
+  it('keeps point-in-time recovery on, and is retained (deletion protection is prod only: deploys.test.ts)', () => {
     const [, table] = onlyResource(synth.data, 'AWS::DynamoDB::GlobalTable');
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(table.Properties!.Replicas).toEqual([
       expect.objectContaining({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        DeletionProtectionEnabled: true,
+        DeletionProtectionEnabled: false,
       }),
     ]);
   });
@@ -112,15 +112,17 @@ describe('MediaBuckets', () => {
     }
   });
 
-  it('encrypts originals with a rotating customer-managed key (bucket keys on) and the rest with SSE-S3', () => {
-    const [, raw] = bucketByRole(ResourceRole.rawBucket);
-    const rule = raw.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0];
-    expect(rule.BucketKeyEnabled).toBe(true);
-    expect(rule.ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
-    const keyId = rule.ServerSideEncryptionByDefault.KMSMasterKeyID['Fn::GetAtt'][0] as string;
-    expect(resourcesOfType(synth.data, 'AWS::KMS::Key')[keyId]?.Properties?.EnableKeyRotation).toBe(true);
+  it('encrypts originals and media with rotating customer-managed keys (bucket keys on) and the log buckets with SSE-S3', () => {
+    for (const role of [ResourceRole.rawBucket, ResourceRole.mediaBucket]) {
+      const [, bucket] = bucketByRole(role);
+      const rule = bucket.Properties!.BucketEncryption.ServerSideEncryptionConfiguration[0];
+      expect(rule.BucketKeyEnabled, role).toBe(true);
+      expect(rule.ServerSideEncryptionByDefault.SSEAlgorithm, role).toBe('aws:kms');
+      const keyId = rule.ServerSideEncryptionByDefault.KMSMasterKeyID['Fn::GetAtt'][0] as string;
+      expect(resourcesOfType(synth.data, 'AWS::KMS::Key')[keyId]?.Properties?.EnableKeyRotation, role).toBe(true);
+    }
 
-    for (const role of [ResourceRole.mediaBucket, ResourceRole.accessLogsBucket, ResourceRole.cdnLogsBucket]) {
+    for (const role of [ResourceRole.accessLogsBucket, ResourceRole.cdnLogsBucket]) {
       const [, bucket] = bucketByRole(role);
       expect(bucket.Properties!.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
         { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
@@ -249,7 +251,7 @@ describe('SearchCursorKey', () => {
       IncludeSpace: false,
     });
     expect(secret.Properties!.SecretString).toBeUndefined();
-    // Losing it only invalidates open cursors, so it goes with the stack.
-    expect(secret.DeletionPolicy).toBe('Delete');
+    // Every secret of the data stack is retained (lib/stages.ts), this one too.
+    expect(secret.DeletionPolicy).toBe('Retain');
   });
 });

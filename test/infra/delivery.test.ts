@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PowertoolsEnvironment } from '#contracts/metrics';
 import { PlaybackPaths } from '#contracts/playback';
 import { SyncPlaybackKeyProperties } from '#handlers/events/sync-playback-key';
 import { API_PATH, MediaPaths, PLAYBACK_ACCESS_FUNCTION } from '#lib/constructs/delivery';
@@ -302,7 +303,8 @@ describe('Delivery: the edge copy of the signing key', () => {
     expect(secret).toHaveLength(1);
     expect(secret[0]!.Resource).toEqual({ 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Vodstack-Data' }) });
     expect(syncFn.Properties!.Runtime).toBe('nodejs22.x');
-    expect(syncFn.Properties!.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps' });
+    // Nothing but source maps and the logger's settings: the key is read at run time, never put in its environment.
+    expect(syncFn.Properties!.Environment.Variables).toEqual({ NODE_OPTIONS: '--enable-source-maps', ...PowertoolsEnvironment });
   });
 });
 

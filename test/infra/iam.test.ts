@@ -78,20 +78,46 @@ describe('least privilege', () => {
       ListChannel: [],
       // The embedded index's snapshot (GetObject covers the HEAD of the freshness check).
       SearchVideos: ['s3:GetObject'],
+      // The snapshot, as search reads it; HeadBucket of the raw and media buckets.
+      GetHealth: ['s3:GetObject', 's3:ListBucket'],
     };
     for (const [route, actions] of Object.entries(expected) as [RouteId, string[]][]) {
       expect(actionsWithPrefix(statementsOf(route), 's3:'), route).toEqual(actions);
     }
   });
 
-  it('scopes S3 grants to the objects of the raw bucket', () => {
+  it('scopes S3 grants of the upload routes to originals (uploads/*) of the raw bucket', () => {
     for (const route of ['StartUpload', 'GetUpload', 'CompleteUpload', 'AbortUpload'] as const) {
       for (const statement of statementsOf(route).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')))) {
         const resource = JSON.stringify(statement.Resource);
         expect(resource, route).toContain('MediaBucketsRaw');
-        expect(resource, route).toMatch(/"\/\*"\]\]\}$/);
+        expect(resource, route).toMatch(/"\/uploads\/\*"\]\]\}$/);
       }
     }
+  });
+
+  it('gives no route any object of the raw bucket outside uploads/*', () => {
+    for (const route of routeFunctions(synth.api).keys()) {
+      // Object actions only (ListBucket, as the health check's HeadBucket, names the bucket itself).
+      for (const statement of statementsOf(route as RouteId).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'))) {
+        const resource = JSON.stringify(statement.Resource);
+        if (resource.includes('MediaBucketsRaw')) expect(resource, route).toMatch(/"\/uploads\/\*"\]\]\}$/);
+      }
+    }
+  });
+
+  it('lets the routes that read or write media use only the media key, as their S3 calls need', () => {
+    const mediaKeyActions = (route: RouteId) =>
+      statementsOf(route)
+        .filter((s) => JSON.stringify(s.Resource).includes('MediaBucketsMediaKey'))
+        .flatMap(actionsOf)
+        .sort();
+    // Presigning a poster PUT: S3 asks for a data key as the signer; reading one back decrypts.
+    expect(mediaKeyActions('StartPosterUpload')).toEqual(['kms:GenerateDataKey']);
+    expect(mediaKeyActions('UpdateVideo')).toEqual(['kms:Decrypt']);
+    // Deleting media needs no key; search reads the snapshot.
+    expect(mediaKeyActions('DeleteVideo')).toEqual([]);
+    expect(mediaKeyActions('SearchVideos')).toEqual(['kms:Decrypt']);
   });
 
   it('lets presigning routes use the raw key as SSE-KMS multipart uploads need, and no others', () => {
@@ -143,7 +169,8 @@ describe('least privilege', () => {
 
   it('lets only DeleteVideo and DeleteMe stop workflow runs, on the transcode executions only', () => {
     const stoppers = [...routeFunctions(synth.api).keys()].filter((route) =>
-      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('states:'))),
+      // The health route's ListExecutions reads one execution's name; it cannot stop or start any.
+      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('states:') && a !== 'states:ListExecutions')),
     );
     expect(stoppers.sort()).toEqual(['CompleteUpload', 'DeleteMe', 'DeleteVideo']);
     for (const route of ['DeleteVideo', 'DeleteMe'] as const) {
@@ -161,7 +188,8 @@ describe('least privilege', () => {
 
   it('lets only DeleteMe delete users, in the one user pool', () => {
     const admins = [...routeFunctions(synth.api).keys()].filter((route) =>
-      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('cognito-idp:'))),
+      // The health route's DescribeUserPool reads the pool's settings, no user.
+      statementsOf(route as RouteId).some((s) => actionsOf(s).some((a) => a.startsWith('cognito-idp:') && a !== 'cognito-idp:DescribeUserPool')),
     );
     expect(admins).toEqual(['DeleteMe']);
     const statements = statementsOf('DeleteMe').filter((s) => actionsOf(s).some((a) => a.startsWith('cognito-idp:')));

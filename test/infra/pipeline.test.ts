@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '#contracts/env';
 import { ChunkTask, PermanentErrors, PipelineHandlers, StateNames, TaskHandlers } from '#contracts/workflow';
+import { LIVE_ALIAS } from '#lib/constructs/app-function';
 import { FfmpegLayer, FfmpegLayerPaths, ffmpegBinarySources, stageFfmpegLayer } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames } from '#lib/constructs/mediaconvert-transcoder';
 import { Metadata, ResourceRole } from '#lib/metadata';
@@ -76,11 +77,23 @@ function allStates(machine: AslMachine): Map<string, AslState> {
   return found;
 }
 
-/** The logical id a task's `Resource` placeholder points at (`Fn::GetAtt [id, 'Arn']`). */
-function taskFunctionId(state: AslState): string {
-  const match = /«\{'Fn::GetAtt':\['([A-Za-z0-9]+)','Arn'\]\}»/.exec(state.Resource ?? '');
-  if (!match) throw new Error(`not a Lambda function task: ${state.Resource}`);
-  return match[1]!;
+/**
+ * The logical id of the function a task invokes: its `Resource` placeholder is the `Ref` of the
+ * function's `live` alias (`AppFunction.live`), whose `FunctionName` is the function's `Ref`.
+ */
+function taskFunctionId(template: Template, state: AslState): string {
+  const match = /^«\{'Ref':'([A-Za-z0-9]+)'\}»$/.exec(state.Resource ?? '');
+  const alias = match ? resourcesOfType(template, 'AWS::Lambda::Alias')[match[1]!] : undefined;
+  if (!alias) throw new Error(`not a Lambda alias task: ${state.Resource}`);
+  expect(alias.Properties!.Name).toBe(LIVE_ALIAS);
+  return (alias.Properties!.FunctionName as { Ref: string }).Ref;
+}
+
+/** The logical id of the function behind a `live` alias reference (`{Ref: <alias>}`), or undefined. */
+function aliasedFunctionId(template: Template, ref: unknown): string | undefined {
+  const aliasId = (ref as { Ref?: string } | undefined)?.Ref;
+  const alias = aliasId ? resourcesOfType(template, 'AWS::Lambda::Alias')[aliasId] : undefined;
+  return alias?.Properties?.Name === LIVE_ALIAS ? (alias.Properties.FunctionName as { Ref: string }).Ref : undefined;
 }
 
 /** Does an ASL `ErrorEquals` entry match an error a Task raised with this name? */
@@ -162,9 +175,10 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     expect(resultPath(StateNames.transcode)).toBe('$.transcode');
     expect(resultPath(StateNames.package)).toBe('$.package');
     expect(resultPath(StateNames.publish)).toBe('$.publish');
-    // Lambda tasks get their input as the payload and return their result as is (no invoke envelope).
+    // Lambda tasks get their input as the payload and return their result as is (no invoke
+    // envelope): the resource is the function's `live` alias itself, not `lambda:invoke`.
     for (const [name, state] of ffmpeg.states) {
-      if (state.Type === 'Task') expect(state.Resource, name).toMatch(/^«\{'Fn::GetAtt'/);
+      if (state.Type === 'Task') expect(state.Resource, name).toMatch(/^«\{'Ref':'[A-Za-z0-9]+Live[A-Za-z0-9]+'\}»$/);
     }
   });
 
@@ -201,12 +215,12 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
   it('gives each task a timeout longer than its function, so the function times out first', () => {
     for (const [name, task] of ffmpeg.states) {
       if (task.Type !== 'Task') continue;
-      const fn = resourcesOfType(ffmpeg.template, 'AWS::Lambda::Function')[taskFunctionId(task)]!;
+      const fn = resourcesOfType(ffmpeg.template, 'AWS::Lambda::Function')[taskFunctionId(ffmpeg.template, task)]!;
       expect(task.TimeoutSeconds!, name).toBeGreaterThan(fn.Properties!.Timeout as number);
     }
   });
 
-  it('never retries a permanent error, and retries transient ones at most 3 attempts in all, with backoff', () => {
+  it('never retries a permanent error, rides out an unavailable dependency for minutes, and retries other transient errors at most 3 attempts in all, with backoff', () => {
     for (const [name, task] of ffmpeg.states) {
       if (task.Type !== 'Task') continue;
       const retriers = task.Retry ?? [];
@@ -214,10 +228,20 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
         const first = retriers.find((r) => r.ErrorEquals.some((p) => matches(p, error)));
         expect(first?.MaxAttempts ?? 0, `${name} retries ${error}`).toBe(0);
       }
-      for (const error of ['TranscodeCrashedError', 'UnavailableError', 'Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'Sandbox.Timedout']) {
+      for (const error of ['TranscodeCrashedError', 'Sandbox.Timedout']) {
         const first = retriers.find((r) => r.ErrorEquals.some((p) => matches(p, error)));
         expect(first?.MaxAttempts, `${name} retries ${error}`).toBe(2);
         expect(first?.BackoffRate, `${name} backs off on ${error}`).toBeGreaterThan(1);
+      }
+      // A 30 s outage must not use up the retries: the capped waits add up to minutes.
+      for (const error of ['UnavailableError', 'Lambda.ServiceException', 'Lambda.TooManyRequestsException']) {
+        const first = retriers.find((r) => r.ErrorEquals.some((p) => matches(p, error))) as
+          | { MaxAttempts?: number; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number }
+          | undefined;
+        const waits = Array.from({ length: first?.MaxAttempts ?? 0 }, (_, n) =>
+          Math.min((first?.IntervalSeconds ?? 1) * (first?.BackoffRate ?? 2) ** n, first?.MaxDelaySeconds ?? Infinity),
+        );
+        expect(waits.reduce((a, b) => a + b, 0), `${name} waits out ${error}`).toBeGreaterThanOrEqual(180);
       }
     }
   });
@@ -253,7 +277,7 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     expect(ffmpeg.stateMachine.Metadata?.[Metadata.workflow]).toEqual({ transcoder: 'ffmpeg' });
     for (const [name, state] of ffmpeg.states) {
       if (state.Type !== 'Task') continue;
-      const fn = resourcesOfType(ffmpeg.template, 'AWS::Lambda::Function')[taskFunctionId(state)]!;
+      const fn = resourcesOfType(ffmpeg.template, 'AWS::Lambda::Function')[taskFunctionId(ffmpeg.template, state)]!;
       expect(fn.Metadata?.[Metadata.workflowTask], name).toBe(name);
       expect(fn.Metadata?.[Metadata.handler], name).toBe(TaskHandlers[name as keyof typeof TaskHandlers]);
     }
@@ -392,14 +416,18 @@ describe('UploadTriggers', () => {
     }
   });
 
-  it('feeds the starter batches of 10 and retries only the messages that failed', () => {
+  it('feeds the starter batches of 10 and retries only the messages that failed, through its live alias', () => {
     const [starterId] = functionByHandler(ffmpeg.template, PipelineHandlers.starter);
-    const mappings = Object.values(resourcesOfType(ffmpeg.template, 'AWS::Lambda::EventSourceMapping')).filter(
-      (m) => (m.Properties?.['FunctionName'] as { Ref?: string } | undefined)?.Ref === starterId,
+    const [starterAliasId] = Object.keys(resourcesOfType(ffmpeg.template, 'AWS::Lambda::Alias')).filter(
+      (aliasId) => aliasedFunctionId(ffmpeg.template, { Ref: aliasId }) === starterId,
+    );
+    // An alias-qualified mapping names the function as `<name>:live` (CDK splits the alias ARN).
+    const mappings = Object.values(resourcesOfType(ffmpeg.template, 'AWS::Lambda::EventSourceMapping')).filter((m) =>
+      text(m.Properties?.['FunctionName']).includes(`"${starterAliasId}"`),
     );
     expect(mappings).toHaveLength(1);
-    const mapping = mappings[0]!;
-    expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'], FunctionName: { Ref: starterId } });
+    expect(text(mappings[0]!.Properties!.FunctionName)).toContain(`":${LIVE_ALIAS}"`);
+    expect(mappings[0]!.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
   });
 
   it('lets the starter read the table and start the workflow, nothing more', () => {
@@ -418,7 +446,8 @@ describe('UploadTriggers', () => {
     const [sweeperId, sweeper] = functionByHandler(ffmpeg.template, PipelineHandlers.sweeper);
     const schedule = Object.values(resourcesOfType(ffmpeg.template, 'AWS::Events::Rule')).find((r) => r.Properties!.ScheduleExpression)!;
     expect(schedule.Properties!.ScheduleExpression).toBe('rate(5 minutes)');
-    expect(schedule.Properties!.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [sweeperId, 'Arn'] }, DeadLetterConfig: expect.anything() })]);
+    expect(schedule.Properties!.Targets).toEqual([expect.objectContaining({ Arn: { Ref: expect.any(String) }, DeadLetterConfig: expect.anything() })]);
+    expect(aliasedFunctionId(ffmpeg.template, schedule.Properties!.Targets[0].Arn)).toBe(sweeperId);
     const actions = functionStatements(ffmpeg.template, sweeper).flatMap(actionsOf);
     expect(actions).toEqual(expect.arrayContaining(['states:StartExecution', 'states:DescribeExecution', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:UpdateItem']));
     expect(envOf(sweeper)[Env.stuckAfterMinutes]).toBe('30');
@@ -442,7 +471,9 @@ describe('the complete-upload route', () => {
       const actions = functionStatements(ffmpeg.synth.api, fn).flatMap(actionsOf);
       expect(actions.includes('states:StartExecution'), route).toBe(route === 'CompleteUpload');
       expect(actions.includes('states:StopExecution'), route).toBe(stoppers.includes(route));
-      expect(envOf(fn)[Env.workflowArn] !== undefined, route).toBe(route === 'CompleteUpload' || stoppers.includes(route));
+      // The health route lists one execution to see the workflow answer; nothing more.
+      expect(envOf(fn)[Env.workflowArn] !== undefined, route).toBe(route === 'CompleteUpload' || stoppers.includes(route) || route === 'GetHealth');
+      if (route === 'GetHealth') expect(actions.filter((a) => a.startsWith('states:'))).toEqual(['states:ListExecutions']);
     }
     expect(ffmpeg.synth.stacks.api.dependencies).toContain(ffmpeg.synth.stacks.pipeline);
   });
@@ -524,7 +555,7 @@ describe('TranscodeWorkflow (mediaconvert)', () => {
       .filter((p) => p.Properties!.Roles.some((r: { Ref: string }) => r.Ref === roleId))
       .flatMap((p) => p.Properties!.PolicyDocument.Statement as Statement[]);
     const byAction = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).flatMap(resourcesOf).map(text);
-    expect(byAction('s3:GetObject')).toEqual([expect.stringMatching(/MediaBucketsRaw[0-9A-F]{8}Arn.*"\/\*"/)]);
+    expect(byAction('s3:GetObject')).toEqual([expect.stringMatching(/MediaBucketsRaw[0-9A-F]{8}Arn.*"\/uploads\/\*"/)]);
     expect(byAction('s3:PutObject')).toEqual([expect.stringMatching(/MediaBucketsMedia[0-9A-F]{8}Arn.*"\/videos\/\*\/\*"/)]);
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
 
