@@ -8,7 +8,10 @@ import { freePort } from './net.ts';
 const require = createRequire(import.meta.url);
 
 export interface LocalCognito {
+  /** Where clients call it, and the tokens' issuer: `publicEndpoint` when given. */
   readonly endpoint: string;
+  /** Where it listens (differs from `endpoint` when a proxy fronts it). */
+  readonly listening: string;
   /** Issuer of the tokens for a pool: `${endpoint}/${poolId}` (as Cognito's `iss`). */
   issuer(poolId: string): string;
   jwksUrl(poolId: string): string;
@@ -33,12 +36,15 @@ export interface LocalMail {
 export async function startLocalCognito(options: {
   directory: string;
   port?: number;
+  /** The URL clients use when something (a fault proxy) fronts the server; the tokens' issuer. */
+  publicEndpoint?: string;
   /** Called for every email Cognito sends; the mail also lands in `<directory>/mailbox.jsonl`. */
   onMail?: (mail: LocalMail) => void;
 }): Promise<LocalCognito> {
   const port = options.port ?? (await freePort());
   const host = '127.0.0.1';
-  const endpoint = `http://${host}:${port}`;
+  const listening = `http://${host}:${port}`;
+  const endpoint = options.publicEndpoint ?? listening;
   const dataDirectory = join(options.directory, 'db');
   mkdirSync(dataDirectory, { recursive: true });
 
@@ -108,6 +114,7 @@ export async function startLocalCognito(options: {
   const http: Server = await server.start();
   return {
     endpoint,
+    listening,
     issuer: (poolId) => `${endpoint}/${poolId}`,
     jwksUrl: (poolId) => `${endpoint}/${poolId}/.well-known/jwks.json`,
     stop: () => new Promise<void>((resolve) => http.close(() => resolve())),

@@ -12,17 +12,41 @@ export interface EventDeliveryOptions {
   readonly log?: (line: string) => void;
 }
 
+/** A message the starter failed `maxReceiveCount` times, kept as the dead letter queue keeps it. */
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiveCount: number;
+  readonly deadLetteredAt: string;
+}
+
+/**
+ * The upload queue's dead letter queue: messages wait here until redriven, as on AWS (where
+ * `aws sqs start-message-move-task --source-arn <DeadLetterQueue ARN>` moves them back).
+ */
+export interface DeadLetters {
+  list(): readonly DeadLetter[];
+  /** Moves every message back to the queue (new receive count) and resolves when each was delivered again. */
+  redrive(): Promise<{ moved: number }>;
+}
+
 /**
  * Turns the S3 stand-in's notifications for one bucket into what the starter receives on AWS:
  * the EventBridge `Object Created` event as the body of an SQS message. A message the function
  * reports as failed (or a thrown batch) is delivered again after the visibility delay, up to
- * `maxReceiveCount` times, then logged as dead-lettered.
+ * `maxReceiveCount` times, then kept in the dead letter queue ({@link DeadLetters}) until redriven.
  */
 export function deliverObjectCreated(options: EventDeliveryOptions) {
   const max = options.maxReceiveCount ?? 5;
   const delay = options.retryDelayMs ?? 2000;
   const log = options.log ?? ((line: string) => console.log(line));
   const pending = new Set<Promise<void>>();
+  const dead: DeadLetter[] = [];
+  const track = (delivery: Promise<void>) => {
+    const tracked = delivery.finally(() => pending.delete(tracked));
+    pending.add(tracked);
+    return tracked;
+  };
 
   const send = async (body: string, messageId: string, receiveCount: number): Promise<void> => {
     const event: SQSEvent = {
@@ -56,6 +80,7 @@ export function deliverObjectCreated(options: EventDeliveryOptions) {
     if (!failed) return;
     if (receiveCount >= max) {
       log(`upload event ${messageId}: failed ${receiveCount} times; dead-lettered`);
+      dead.push({ messageId, body, receiveCount, deadLetteredAt: new Date().toISOString() });
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -83,10 +108,18 @@ export function deliverObjectCreated(options: EventDeliveryOptions) {
             reason: record.eventName.endsWith('CompleteMultipartUpload') ? 'CompleteMultipartUpload' : 'PutObject',
           },
         });
-        const delivery = send(body, randomUUID(), 1).finally(() => pending.delete(delivery));
-        pending.add(delivery);
+        track(send(body, randomUUID(), 1));
       }
     },
+    deadLetters: {
+      list: () => [...dead],
+      async redrive() {
+        // As a message move task does: each message goes back to the source queue under a new id.
+        const moved = dead.splice(0);
+        await Promise.all(moved.map((m) => track(send(m.body, randomUUID(), 1))));
+        return { moved: moved.length };
+      },
+    } satisfies DeadLetters,
     /** Resolves when every delivery in flight has finished (tests, shutdown). */
     async idle(): Promise<void> {
       while (pending.size) await Promise.all([...pending]);

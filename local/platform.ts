@@ -10,7 +10,8 @@ import './node20.ts';
 import { Metadata, ResourceRole } from '#lib/metadata';
 import { startLocalCognito } from './cognito.ts';
 import { startLocalDynamo } from './dynamo.ts';
-import { deliverObjectCreated } from './events.ts';
+import { deliverObjectCreated, type DeadLetters } from './events.ts';
+import { faultControls, startFaultProxy, type FaultOptions, type FaultProxy, type Faults, type FaultService } from './faults.ts';
 import { startLocalGateway } from './gateway.ts';
 import { functionsOf, LocalLambdas, nameFunctions, sharedEnvironment } from './lambda.ts';
 import { startLocalStepFunctions } from './sfn.ts';
@@ -37,13 +38,28 @@ export interface PlatformOptions {
    * ports for all four (tests).
    */
   readonly port?: number;
-  /** Request and workflow log lines; default stdout. */
+  /** Request and workflow log lines, and each line the functions print; default stdout. */
   readonly log?: (line: string) => void;
   /**
    * How often the sweeper runs, ms (as the schedule does on AWS); 0 turns it off.
    * @default 300000
    */
   readonly sweepEveryMs?: number;
+  /**
+   * Minutes without an update after which the sweeper restarts (or fails) a video
+   * (`STUCK_AFTER_MINUTES`; fractions allowed, for tests).
+   * @default - the template's value (30)
+   */
+  readonly stuckAfterMinutes?: number;
+  /**
+   * Fault injection (tests): a proxy in front of each stand-in the functions call (S3, DynamoDB
+   * and its stream, Cognito, Step Functions, Secrets Manager) that answers a fraction of calls with
+   * the service's throttling error and can stop a service and start it again
+   * ({@link Platform.faults}). Tools and tests reach the stand-ins directly through the
+   * `*Endpoint` fields (Cognito's endpoint is the token issuer, so it is the proxy).
+   * @default - no proxies: functions call the stand-ins directly
+   */
+  readonly faults?: FaultOptions;
   /** The built web app the local CDN serves. Default `web/dist`. */
   readonly webRoot?: string;
   /** Extra fields for the web app's `/config.json` (e.g. the seeded demo video). */
@@ -74,6 +90,12 @@ export interface PlatformInfo {
 export interface Platform extends PlatformInfo {
   /** Resolves once no upload event or workflow execution is in flight. */
   idle(): Promise<void>;
+  /** Throttling and outages of the stand-ins; works when started with the `faults` option. */
+  readonly faults: Faults;
+  /** Upload events the starter failed `maxReceiveCount` times (the queue's dead letter queue). */
+  readonly uploadDeadLetters: DeadLetters;
+  /** Runs the sweeper once now (as its schedule would); resolves with its counts. */
+  sweep(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -109,20 +131,35 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
     stops.push(() => s3.close());
 
+    // With `faults`, the functions reach each stand-in through a proxy that can throttle or stop it.
+    const proxies = new Map<FaultService, FaultProxy>();
+    const proxied = async (service: FaultService, target: string, port?: number): Promise<string> => {
+      if (!options.faults) return target;
+      const proxy = await startFaultProxy({ service, target, throttleRate: options.faults.throttleRate, seed: options.faults.seed, ...(port ? { port } : {}) });
+      proxies.set(service, proxy);
+      stops.push(() => proxy.close());
+      return proxy.endpoint;
+    };
+    const s3Endpoint = await proxied('s3', s3.endpoint);
+
     const dynamo = await startLocalDynamo({
       port: await portFor(2),
       ...(options.inMemoryTables ? {} : { directory: join(dataDir, 'dynamodb') }),
     });
     stops.push(() => dynamo.stop());
     await provisionTables(stacks, physical, dynamo.endpoint);
+    const dynamoEndpoint = await proxied('dynamodb', dynamo.endpoint);
 
     const log = options.log ?? ((line: string) => console.log(line));
+    // Cognito's endpoint is also the tokens' issuer: with faults the proxy takes its port.
+    const cognitoPort = await portFor(3);
     const cognito = await startLocalCognito({
-      port: await portFor(3),
+      ...(options.faults ? { port: await freePort(), publicEndpoint: `http://127.0.0.1:${cognitoPort}` } : { port: cognitoPort }),
       directory: join(dataDir, 'cognito'),
       onMail: (mail) => log(`mail to ${mail.to}: ${mail.code ? `confirmation code ${mail.code}` : (mail.subject ?? 'message')} (mailbox: ${join(dataDir, 'cognito', 'mailbox.jsonl')})`),
     });
     stops.push(() => cognito.stop());
+    if (options.faults) await proxied('cognito', cognito.listening, cognitoPort);
     await provisionUserPools(stacks, physical, cognito.endpoint);
 
     const secrets = await startLocalSecrets({
@@ -132,6 +169,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       port: await portFor(5),
     });
     stops.push(() => secrets.stop());
+    const secretsEndpoint = await proxied('secrets', secrets.endpoint);
 
     // The gateway is also the CDN (one origin, as the distribution fronts the API on AWS).
     const gatewayPort = basePort === 0 ? await freePort() : basePort;
@@ -146,7 +184,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       physical.set(physicalKey(stack, logicalId), `arn:aws:states:us-east-1:000000000000:stateMachine:${logicalId}`);
     }
     const resolver = new TemplateResolver(stacks, physical);
-    const lambdas = new LocalLambdas(functionsOf(stacks, resolver));
+    // What the functions print (Powertools JSON log and EMF lines) goes where the platform logs.
+    const lambdas = new LocalLambdas(functionsOf(stacks, resolver), log);
 
     const sfnPort = await portFor(4);
     const sfn = await startLocalStepFunctions({
@@ -160,6 +199,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       log,
     });
     stops.push(() => sfn.stop());
+    const sfnEndpoint = await proxied('sfn', sfn.endpoint);
 
     Object.assign(
       process.env,
@@ -167,15 +207,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_S3: s3.endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+        AWS_ENDPOINT_URL_S3: s3Endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+        AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
         AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint,
         // CloudFront's https://{domain}; locally the gateway's origin.
         [Env.cdnUrl]: origin,
         [Env.s3ForcePathStyle]: 'true',
         ...ffmpegBinaries(),
+        ...(options.stuckAfterMinutes !== undefined ? { [Env.stuckAfterMinutes]: String(options.stuckAfterMinutes) } : {}),
       }),
     );
     const env = process.env as Record<string, string>;
@@ -199,7 +240,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const streamPollers = await Promise.all(
       streamMappingsOf(stacks, resolver).map((mapping) =>
         startStreamPoller({
-          endpoint: dynamo.endpoint,
+          endpoint: dynamoEndpoint,
           region: 'us-east-1',
           credentials: LOCAL_CREDENTIALS,
           tableName: required(env, Env.tableName),
@@ -273,7 +314,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       // What those wrote reaches the search index through the table's stream.
       await Promise.all(streamPollers.map((poller) => poller.idle()));
     };
-    return { ...info, idle, stop };
+    return {
+      ...info,
+      idle,
+      stop,
+      faults: faultControls(proxies),
+      uploadDeadLetters: uploads.deadLetters,
+      sweep: () => lambdas.invoke(sweeper.arn, { source: 'aws.scheduler' }),
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { unavailable } from './transient-errors.ts';
+import { S3SourceRelay } from './s3-source-relay.ts';
+import { isTransient, unavailable } from './transient-errors.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.m3u8': 'application/vnd.apple.mpegurl',
@@ -14,6 +15,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** Attempts of one streamed upload (the SDK's own default, which it cannot apply to a stream). */
+const STREAM_ATTEMPTS = 3;
+
 /** Segments never change once written (new outputs get new names); manifests may. */
 const IMMUTABLE = /\.(m4s|mp4|jpg)$/;
 
@@ -22,14 +26,27 @@ const IMMUTABLE = /\.(m4s|mp4|jpg)$/;
  * upload is never copied to a worker's disk), and uploads of a worker's output folder.
  */
 export class S3MediaFiles {
+  private readonly relay: S3SourceRelay;
+
   constructor(
     private readonly s3: S3Client,
     private readonly rawBucket: string | undefined,
     private readonly mediaBucket: string | undefined,
-  ) {}
+  ) {
+    this.relay = new S3SourceRelay(s3);
+  }
 
-  /** A GET URL for the source, valid long enough for one task. */
+  /**
+   * The URL ffmpeg reads the source through, valid long enough for one task: a loopback relay
+   * that reads it from S3 with the SDK's retries ({@link S3SourceRelay}), since ffmpeg's HTTP
+   * client turns a throttled range read into a "corrupt" file.
+   */
   async sourceUrl(rawKey: string, ttlSeconds = 3600): Promise<string> {
+    return this.relay.url(this.need(this.rawBucket, 'RAW_BUCKET'), rawKey, ttlSeconds);
+  }
+
+  /** A presigned GET URL for the source (for readers outside this process). */
+  async presignedSourceUrl(rawKey: string, ttlSeconds = 3600): Promise<string> {
     return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.need(this.rawBucket, 'RAW_BUCKET'), Key: rawKey }), {
       expiresIn: ttlSeconds,
     });
@@ -38,29 +55,47 @@ export class S3MediaFiles {
   /** Uploads files, eight at a time: segments are small, so round trips dominate one by one. */
   async putFiles(files: readonly { path: string; key: string }[]): Promise<void> {
     let next = 0;
+    let failure: { error: unknown } | undefined;
+    // On a failure the other workers stop, and all have settled before it is thrown: the caller
+    // removes the files next, which must not happen under an upload still running (or retrying).
     const worker = async () => {
-      while (next < files.length) {
+      while (next < files.length && !failure) {
         const file = files[next++]!;
-        await this.putFile(file.path, file.key);
+        try {
+          await this.putFile(file.path, file.key);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
+    if (failure) throw failure.error;
   }
 
+  /**
+   * The SDK cannot retry a streamed body (the stream is spent), so a throttled or cut upload is
+   * retried here, with a fresh stream, before it counts as unavailable.
+   */
   async putFile(path: string, key: string): Promise<void> {
     const { size } = await stat(path);
-    await this.s3
-      .send(
-        new PutObjectCommand({
-          Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'),
-          Key: key,
-          Body: createReadStream(path),
-          ContentLength: size,
-          ContentType: contentTypeOf(key),
-          CacheControl: IMMUTABLE.test(key) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
-        }),
-      )
-      .catch(unavailable('storage'));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'),
+            Key: key,
+            Body: createReadStream(path),
+            ContentLength: size,
+            ContentType: contentTypeOf(key),
+            CacheControl: IMMUTABLE.test(key) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
+          }),
+        );
+        return;
+      } catch (error) {
+        if (attempt >= STREAM_ATTEMPTS || !isTransient(error)) return unavailable('storage')(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** attempt));
+      }
+    }
   }
 
   async putText(key: string, text: string): Promise<void> {

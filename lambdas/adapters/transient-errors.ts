@@ -7,6 +7,8 @@ const TRANSIENT = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'TimeoutError',
+  'TooManyRequestsException',
+  'SlowDown',
 ]);
 
 /** True for SDK errors a caller should retry later (throttling, network, 5xx). */
@@ -19,6 +21,8 @@ export function isTransient(error: unknown): boolean {
     (status !== undefined && status >= 500) ||
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ETIMEDOUT' ||
     error.name === 'AbortError'
   );
 }

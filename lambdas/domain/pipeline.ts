@@ -92,7 +92,8 @@ export class Pipeline {
   /**
    * Finds videos stuck in `uploaded`/`processing` and moves each on: start it if its execution
    * never started, leave it if it is still running, restart it under a new generation if its run
-   * ended without a verdict (crash, timeout, local restart), and fail it once restarts run out.
+   * ended without a verdict (crash, timeout, local restart, a failure its Fail step could not
+   * record), and fail it once restarts run out.
    */
   async sweep(): Promise<{ checked: number; started: number; restarted: number; failed: number }> {
     const { videos, workflow, clock } = this.deps;
@@ -106,7 +107,10 @@ export class Pipeline {
         if ((await workflow.start(video.id, video.generation)).started) counts.started++;
         continue;
       }
-      if (state === 'SUCCEEDED' || state === 'FAILED') continue; // its own Publish/Fail step decides
+      if (state === 'SUCCEEDED') continue; // Publish recorded `ready`
+      // FAILED with the video still in flight at this generation: the run's Fail step could not
+      // record a verdict (the table was down, or the run broke outside any Catch), so, like a
+      // crashed run, it is restarted; a permanent problem is recorded by the next run's Fail step.
       if (video.generation > this.deps.maxRestarts) {
         await this.fail(video.id, video.generation, {
           code: 'ProcessingStuck',

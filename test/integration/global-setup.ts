@@ -27,7 +27,7 @@ export default async function setup(project: TestProject) {
     log: () => undefined,
     sweepEveryMs: 0,
   });
-  const { stop, idle: _idle, ...info } = platform;
+  const { stop, idle: _idle, faults: _faults, uploadDeadLetters: _deadLetters, sweep: _sweep, ...info } = platform;
   project.provide('platform', info);
   return async () => {
     await stop();

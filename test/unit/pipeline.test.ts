@@ -99,6 +99,15 @@ describe('Pipeline', () => {
       expect(workflow.executions).toEqual([`${ID}-g2`]);
     });
 
+    it('restarts a video whose run failed without recording why (its Fail step could not write)', async () => {
+      videos.seed(video({ status: 'processing' }));
+      workflow.states.set(`${ID}-g1`, 'FAILED');
+      stale();
+      expect(await pipeline.sweep()).toMatchObject({ restarted: 1 });
+      expect(await videos.get(ID)).toMatchObject({ status: 'uploaded', generation: 2 });
+      expect(workflow.executions).toEqual([`${ID}-g2`]);
+    });
+
     it('fails a video once its restarts are used up', async () => {
       videos.seed(video({ status: 'processing', generation: 4 }));
       workflow.states.set(`${ID}-g4`, 'TIMED_OUT');

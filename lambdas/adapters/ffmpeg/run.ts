@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { AppError } from '#domain/errors';
+import { AppError, UnavailableError } from '#domain/errors';
 import { DEFAULT_MEDIA_LIMITS, InvalidMediaError, maxPixelsFor, type MediaLimits } from '#domain/media';
 
 /**
@@ -111,8 +111,21 @@ const INPUT_FAILURES: readonly [RegExp, InvalidMediaError['code']][] = [
   [/partial file|moov atom not found|Invalid data found when processing input|Invalid NAL|error while decoding|corrupt|truncat|End of file/i, 'Corrupt'],
 ];
 
-/** Default classification of a non-zero exit: input problems by pattern, else transient. */
+/**
+ * What ffmpeg prints when storage refused or dropped a read of the source (S3 throttling with
+ * `503 SlowDown`, a 5xx, a reset connection). The tool then often also reports the input as
+ * truncated or invalid, so this is checked first: the file is fine, storage is not.
+ */
+const STORAGE_FAILURES = /Server returned (5XX|429)|HTTP error (5\d\d|429)|Connection refused|Connection reset by peer|Connection timed out|Broken pipe/i;
+
+/**
+ * Default classification of a non-zero exit: storage failures (retried as an unavailable
+ * dependency), then input problems by pattern, else transient.
+ */
 export function classifyFailure(stderr: string, exitCode: number): Error {
+  if (STORAGE_FAILURES.test(stderr)) {
+    return new UnavailableError('storage did not serve the source; retry shortly', { cause: new Error(tail(stderr)) });
+  }
   for (const [pattern, code] of INPUT_FAILURES) {
     if (pattern.test(stderr)) return new InvalidMediaError(code, undefined, { cause: new Error(tail(stderr)) });
   }
