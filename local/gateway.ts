@@ -49,7 +49,7 @@ function compile(route: Route): CompiledRoute {
 
 /**
  * The local stand-in for API Gateway: serves the same route table, verifies the Cognito ID token
- * as the user-pool authorizer does (signature by JWKS, issuer, audience, `token_use`, expiry), and
+ * as the user-pool authorizer does (RS256 signature by JWKS, issuer, audience, `token_use`, expiry), and
  * hands each handler the REST-API proxy event it gets on AWS, claims included.
  */
 export async function startLocalGateway(options: GatewayOptions): Promise<LocalGateway> {
@@ -64,7 +64,7 @@ export async function startLocalGateway(options: GatewayOptions): Promise<LocalG
     if (!header) return undefined;
     const token = header.replace(/^Bearer\s+/i, '');
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer: options.issuer, audience: options.clientId });
+      const { payload } = await jwtVerify(token, jwks, { issuer: options.issuer, audience: options.clientId, algorithms: ['RS256'] });
       return payload['token_use'] === 'id' ? payload : undefined;
     } catch {
       return undefined;
@@ -102,7 +102,9 @@ export async function startLocalGateway(options: GatewayOptions): Promise<LocalG
     if (body === undefined) return send(res, 413, { message: 'Request Too Long' }, {});
 
     const values = match.pattern.exec(path)?.slice(1) ?? [];
-    const pathParameters = Object.fromEntries(match.names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]));
+    const pathParameters = decodePathParameters(match.names, values);
+    // A malformed escape (`%`, `%E0%A4%A`) is the client's error, as API Gateway answers it; never a 502.
+    if (!pathParameters) return send(res, 400, { message: 'the path has a malformed percent-escape' }, {});
     const requestId = randomUUID();
     const event = toEvent(req, route, path, url, pathParameters, body, claims, requestId);
     let result: APIGatewayProxyResult;
@@ -134,14 +136,25 @@ export async function startLocalGateway(options: GatewayOptions): Promise<LocalG
   };
 }
 
+/** Path parameters by name, URL-decoded as API Gateway hands them over; `undefined` if one is malformed. */
+function decodePathParameters(names: readonly string[], values: readonly string[]): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]));
+  } catch {
+    return undefined;
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<string | null | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    // Past the limit, read on without keeping it: leaving the loop would destroy the socket
+    // before the 413 is written, and the client would see a reset instead of the answer.
+    if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
   }
+  if (size > MAX_PAYLOAD_BYTES) return undefined;
   return chunks.length ? Buffer.concat(chunks).toString('utf8') : null;
 }
 
@@ -163,8 +176,10 @@ function toEvent(
     headers[name] = values.join(',');
     multiValueHeaders[name] = values;
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  // Names come from the client: without a prototype, `?constructor=` or `?__proto__=` is just a
+  // name (as in the JSON event Lambda parses on AWS), not a TypeError or a prototype swap.
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);
