@@ -73,11 +73,20 @@ export class S3SourceRelay {
       return;
     }
     let body: Readable = first.body;
+    // ffmpeg hangs up whenever it seeks (and when it is killed): the S3 read must end with it, or
+    // its pooled socket stays taken until the SDK's pool is exhausted and every S3 call waits.
+    res.once('close', () => body.destroy());
     let sent = start;
     for (let resumes = 0; ; ) {
       try {
         for await (const chunk of body) {
-          if (!res.write(chunk as Buffer)) await new Promise((resolve) => res.once('drain', resolve));
+          if (res.destroyed) return void body.destroy();
+          if (!res.write(chunk as Buffer)) {
+            await new Promise((resolve) => {
+              res.once('drain', resolve);
+              res.once('close', resolve);
+            });
+          }
           sent += (chunk as Buffer).length;
           if (res.destroyed) return void body.destroy();
         }
@@ -87,6 +96,7 @@ export class S3SourceRelay {
         if (res.destroyed || ++resumes > RESUMES) return void res.destroy(error as Error);
         try {
           body = (await this.get(source, sent, end)).body;
+          if (res.destroyed) return void body.destroy();
         } catch (again) {
           return void res.destroy(again as Error);
         }
