@@ -53,12 +53,13 @@ const VideoItem = z.object({
       storyboardVtt: z.string(),
     })
     .optional(),
+  correlationId: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
 
 /** Fields a status transition may change besides the status; nothing else reaches the update. */
-const TRANSITION_FIELDS = ['failure', 'generation', 'media'] as const;
+const TRANSITION_FIELDS = ['failure', 'generation', 'media', 'correlationId'] as const;
 
 /** Fields a creator's edit may change; nothing else reaches the update. */
 const EDIT_FIELDS = ['title', 'description', 'tags', 'visibility'] as const;

@@ -24,9 +24,9 @@ export class SfnWorkflowStarter implements WorkflowStarter {
     private readonly stateMachineArn: string,
   ) {}
 
-  /** The execution carries the caller's correlation id, so its tasks log under the same id. */
-  async start(videoId: string, generation: number): Promise<{ started: boolean }> {
-    const current = correlationId.get();
+  /** The execution carries the given (else the caller's) correlation id, so its tasks log under it. */
+  async start(videoId: string, generation: number, carried?: string): Promise<{ started: boolean }> {
+    const current = carried ?? correlationId.get();
     const input: WorkflowInput = { videoId, generation, ...(current ? { correlationId: current } : {}) };
     try {
       await this.sfn.send(

@@ -38,7 +38,7 @@ export class Pipeline {
     if (!id) return 'ignored';
     const video = await this.deps.videos.get(id);
     if (!video || video.status !== 'uploaded') return 'ignored';
-    const { started } = await this.deps.workflow.start(video.id, video.generation);
+    const { started } = await this.deps.workflow.start(video.id, video.generation, video.correlationId);
     return started ? 'started' : 'duplicate';
   }
 
@@ -104,7 +104,7 @@ export class Pipeline {
       const state: ExecutionState = await workflow.describe(video.id, video.generation);
       if (state === 'RUNNING') continue;
       if (state === 'NONE' && video.status === 'uploaded') {
-        if ((await workflow.start(video.id, video.generation)).started) counts.started++;
+        if ((await workflow.start(video.id, video.generation, video.correlationId)).started) counts.started++;
         continue;
       }
       if (state === 'SUCCEEDED') continue; // Publish recorded `ready`
@@ -121,7 +121,7 @@ export class Pipeline {
       }
       try {
         const next = await videos.transition(video.id, [video.status], 'uploaded', { generation: video.generation + 1 }, { generation: video.generation });
-        await workflow.start(next.id, next.generation);
+        await workflow.start(next.id, next.generation, next.correlationId);
         counts.restarted++;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error; // it moved on meanwhile: nothing to do

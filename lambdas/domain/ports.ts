@@ -75,7 +75,7 @@ export interface VideoPage {
 }
 
 /** Fields a status transition may set besides the status. */
-export type TransitionChanges = Partial<Pick<Video, 'failure' | 'generation' | 'media'>>;
+export type TransitionChanges = Partial<Pick<Video, 'failure' | 'generation' | 'media' | 'correlationId'>>;
 
 /** Multipart uploads of source files into the raw bucket. */
 export interface UploadStore {
@@ -119,8 +119,9 @@ export interface WorkflowStarter {
   /**
    * Starts the execution named after the video and generation. Starting a name that already
    * exists is a no-op (`started: false`), so the API call and the storage event can both try.
+   * The run carries `correlationId` (else the caller's own) on every task's log lines.
    */
-  start(videoId: string, generation: number): Promise<{ started: boolean }>;
+  start(videoId: string, generation: number, correlationId?: string): Promise<{ started: boolean }>;
   /** State of that execution; `NONE` if it was never started. */
   describe(videoId: string, generation: number): Promise<ExecutionState>;
   /** Stops it if it is running. */

@@ -117,12 +117,14 @@ export class Uploads {
   /**
    * Assembles the parts and checks the stored size. Idempotent: once the source is stored, every
    * further call answers the same as the first — the upload's receipt, `uploaded`, whatever the
-   * workflow has made of the video since (`GET .../status` follows that).
+   * workflow has made of the video since (`GET .../status` follows that). The run it starts
+   * carries `correlationId`, the completing request's.
    */
   async complete(
     ownerId: string,
     id: string,
     parts: readonly { partNumber: number; etag: string }[],
+    correlationId?: string,
   ): Promise<VideoStatusView> {
     const { videos, store } = this.deps;
     const video = await this.owned(ownerId, id);
@@ -130,7 +132,7 @@ export class Uploads {
       if (video.status === 'aborted') throw new ConflictError('this upload was aborted; start a new upload');
       if (video.failure?.code === 'SizeMismatch') throw new ValidationError(video.failure.message);
       // A retry after a crash between "uploaded" and the start must still start it (a no-op if it ran).
-      if (video.status === 'uploaded') await this.deps.workflow.start(video.id, video.generation);
+      if (video.status === 'uploaded') await this.deps.workflow.start(video.id, video.generation, video.correlationId);
       return receipt(video);
     }
     const expected = planParts(video.fileSize, video.partSize);
@@ -160,8 +162,9 @@ export class Uploads {
     }
 
     try {
-      const uploaded = await videos.transition(id, ['pending_upload'], 'uploaded');
-      await this.deps.workflow.start(uploaded.id, uploaded.generation);
+      // The storage event may start the run before this call does: the id goes with the item.
+      const uploaded = await videos.transition(id, ['pending_upload'], 'uploaded', correlationId ? { correlationId } : {});
+      await this.deps.workflow.start(uploaded.id, uploaded.generation, uploaded.correlationId);
       return receipt(uploaded);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

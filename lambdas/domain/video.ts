@@ -25,6 +25,12 @@ export interface Video {
   failure?: { code: string; message: string };
   /** What the pipeline published, once `ready`. */
   media?: PublishedMedia;
+  /**
+   * The correlation id of the request that completed the upload. Its workflow run carries it
+   * whoever starts the run (the API, the storage event or the sweeper), so one id follows the
+   * video from the upload call through every task.
+   */
+  correlationId?: string;
   readonly createdAt: string;
   updatedAt: string;
 }

@@ -93,6 +93,7 @@ export class InMemoryVideoRepository implements VideoRepository {
       ...(changes.failure === undefined ? {} : { failure: changes.failure }),
       ...(changes.media === undefined ? {} : { media: changes.media }),
       ...(changes.generation === undefined ? {} : { generation: changes.generation }),
+      ...(changes.correlationId === undefined ? {} : { correlationId: changes.correlationId }),
       version: current.version + 1,
       updatedAt: this.clock.now().toISOString(),
     };
@@ -341,12 +342,15 @@ const unquote = (etag: string) => etag.replace(/^"|"$/g, '');
 /** Records starts by execution name; a name already started is a no-op, as in Step Functions. */
 export class InMemoryWorkflowStarter implements WorkflowStarter {
   readonly executions: string[] = [];
+  /** The correlation id each execution was started with. */
+  readonly correlationIds = new Map<string, string | undefined>();
   /** Test seam: the state each execution is in (started ones default to RUNNING). */
   readonly states = new Map<string, ExecutionState>();
-  async start(videoId: string, generation: number): Promise<{ started: boolean }> {
+  async start(videoId: string, generation: number, correlationId?: string): Promise<{ started: boolean }> {
     const name = `${videoId}-g${generation}`;
     if (this.executions.includes(name)) return { started: false };
     this.executions.push(name);
+    this.correlationIds.set(name, correlationId);
     this.states.set(name, 'RUNNING');
     return { started: true };
   }

@@ -53,6 +53,12 @@ describe('Pipeline', () => {
     expect(workflow.executions).toEqual([`${ID}-g1`]);
   });
 
+  it('starts the run under the correlation id of the request that completed the upload', async () => {
+    videos.seed(video({ correlationId: 'req-complete-9' }));
+    expect(await pipeline.sourceStored(`uploads/${ID}/source`)).toBe('started');
+    expect(workflow.correlationIds.get(`${ID}-g1`)).toBe('req-complete-9');
+  });
+
   it('claims once per generation; a retried claim of the same generation succeeds, a stale one does not', async () => {
     videos.seed(video());
     expect((await pipeline.claim(ID, 1)).status).toBe('processing');

@@ -285,6 +285,16 @@ describe('complete', () => {
     expect(Buffer.from(f.store.object(rawKeyFor(session.id)) ?? []).equals(expected)).toBe(true);
   });
 
+  it('keeps the completing request\'s correlation id on the video, and starts the run with it', async () => {
+    const { session, parts } = await startAndUploadAll();
+
+    await f.uploads.complete(OWNER, session.id, parts, 'req-complete-1');
+
+    // On the item, so the storage event starts the same run with the same id if it gets there first.
+    expect((await f.videos.get(session.id))?.correlationId).toBe('req-complete-1');
+    expect(f.workflow.correlationIds.get(`${session.id}-g1`)).toBe('req-complete-1');
+  });
+
   it('accepts the parts in any order and ETags with or without quotes', async () => {
     const { session, parts } = await startAndUploadAll();
     const shuffled = [...parts].reverse().map((p, i) => (i % 2 ? p : { ...p, etag: p.etag.replaceAll('"', '') }));
