@@ -163,11 +163,14 @@ export class FfmpegTranscodeTasks {
         outDir: dir,
       });
       const id = job.videoId;
-      await this.files.putFile(made.poster, MediaLayout.poster(id));
       const candidates = made.candidates.map((_, i) => MediaLayout.candidate(id, i + 1));
-      await Promise.all(made.candidates.map((path, i) => this.files.putFile(path, candidates[i]!)));
-      await this.files.putFile(made.storyboard.image, MediaLayout.storyboard(id));
-      await this.files.putFile(made.storyboard.vtt, MediaLayout.storyboardVtt(id));
+      // putFiles settles every upload before it throws: the temp dir goes right after.
+      await this.files.putFiles([
+        { path: made.poster, key: MediaLayout.poster(id) },
+        ...made.candidates.map((path, i) => ({ path, key: candidates[i]! })),
+        { path: made.storyboard.image, key: MediaLayout.storyboard(id) },
+        { path: made.storyboard.vtt, key: MediaLayout.storyboardVtt(id) },
+      ]);
       return { poster: MediaLayout.poster(id), candidates, storyboard: MediaLayout.storyboard(id), storyboardVtt: MediaLayout.storyboardVtt(id) };
     });
   }

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { S3SourceRelay } from './s3-source-relay.ts';
@@ -77,15 +76,18 @@ export class S3MediaFiles {
    * retried here, with a fresh stream, before it counts as unavailable.
    */
   async putFile(path: string, key: string): Promise<void> {
-    const { size } = await stat(path);
     for (let attempt = 1; ; attempt++) {
+      // Opened up front, so a missing file is this call's rejection, not a stream 'error' event
+      // nobody listens to (an uncaught exception that takes the whole worker down).
+      const file = await open(path);
+      const body = file.createReadStream();
       try {
         await this.s3.send(
           new PutObjectCommand({
             Bucket: this.need(this.mediaBucket, 'MEDIA_BUCKET'),
             Key: key,
-            Body: createReadStream(path),
-            ContentLength: size,
+            Body: body,
+            ContentLength: (await file.stat()).size,
             ContentType: contentTypeOf(key),
             CacheControl: IMMUTABLE.test(key) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
           }),
@@ -94,6 +96,8 @@ export class S3MediaFiles {
       } catch (error) {
         if (attempt >= STREAM_ATTEMPTS || !isTransient(error)) return unavailable('storage')(error);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** attempt));
+      } finally {
+        body.destroy(); // closes the file, read to the end or not
       }
     }
   }

@@ -82,9 +82,13 @@ export class S3SourceRelay {
         for await (const chunk of body) {
           if (res.destroyed) return void body.destroy();
           if (!res.write(chunk as Buffer)) {
-            await new Promise((resolve) => {
-              res.once('drain', resolve);
-              res.once('close', resolve);
+            await new Promise<void>((resolve) => {
+              // Whichever comes first; the other listener goes too, or one piles up per wait.
+              const done = () => {
+                res.off('drain', done).off('close', done);
+                resolve();
+              };
+              res.once('drain', done).once('close', done);
             });
           }
           sent += (chunk as Buffer).length;
