@@ -72,6 +72,12 @@ export type FunctionOutput = (line: string) => void;
 /** The key of an invocation's output in its InvokeStore context. */
 const OUTPUT = Symbol.for('vodstack.local.functionOutput');
 
+// Set on import, before any SDK call: the SDK's recursion-detection middleware creates the
+// process's InvokeStore on its first request, and without this it makes a single-invocation
+// store, under which concurrent invocations share one context (each reads another's
+// correlation id and log output). Powertools also scopes its state per invocation only with it.
+process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ??= '64';
+
 /**
  * Invokes functions by ARN or name, loading each handler module once. All run in this process and
  * many at a time, like Lambda's multi-concurrency runtime: each invocation runs in an InvokeStore
@@ -133,8 +139,12 @@ export class LocalLambdas {
 
   private invokeStore(): Promise<InvokeStoreBase> {
     this.store ??= (async () => {
-      process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ??= '64';
       const store = await InvokeStore.getInstanceAsync(true);
+      if (!isMultiConcurrency(store)) {
+        throw new Error(
+          'the process InvokeStore is a single-invocation one (something created it before AWS_LAMBDA_MAX_CONCURRENCY was set); import local/lambda.ts before making any AWS SDK call',
+        );
+      }
       captureFunctionOutput(store);
       return store;
     })();
@@ -150,6 +160,11 @@ export class LocalLambdas {
     }
     return loaded;
   }
+}
+
+/** True for a store whose contexts follow async calls (AsyncLocalStorage), so invocations can overlap. */
+function isMultiConcurrency(store: InvokeStoreBase): boolean {
+  return 'als' in store;
 }
 
 let capturing = false;
