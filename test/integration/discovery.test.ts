@@ -130,10 +130,11 @@ describe('views, trending, related, recommendations and channels over HTTP', () 
     for (let i = 0; i < 5; i++) {
       expect((await anonymous('POST', `/api/v1/videos/${v.kayak}/views`, { sessionId: session() })).body.counted).toBe(true);
     }
-    // kayak 5 views, bread 3 (previous test), starter none.
+    // kayak 5 views, bread 3 (previous test), starter none: below both, among the other unwatched
+    // public videos the platform holds (other suites' too), which tie at 0 and go by id.
     const trending = await eventually(
       async () => (await anonymous<VideoCardPage>('GET', '/api/v1/feed/trending?limit=50')).body,
-      (page) => ids(page).slice(0, 3).join() === [v.kayak, v.bread, v.starter].join(),
+      (page) => ids(page).slice(0, 2).join() === [v.kayak, v.bread].join() && ids(page).slice(2).includes(v.starter),
     );
     expect(trending.items[0]).toMatchObject({ id: v.kayak, views: 5, title: 'Kayak trip along the fjords', visibility: 'public' });
     for (const viewer of [alice, newcomer]) {
