@@ -62,12 +62,23 @@ export class EmbeddedSearchIndex implements SearchIndex {
 
   /** Restores an index from {@link toSnapshot}'s JSON (the terms are rebuilt from the documents). */
   static fromSnapshot(json: string): EmbeddedSearchIndex {
-    const snapshot = JSON.parse(json) as Partial<Snapshot>;
-    if (!READABLE_SNAPSHOT_VERSIONS.includes(snapshot.v ?? 0) || !Array.isArray(snapshot.docs)) {
-      throw new Error(`not a search snapshot of version ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`);
-    }
     const index = new EmbeddedSearchIndex();
-    for (const doc of snapshot.docs) index.put(doc);
+    for (const doc of docsOf(json)) index.put(doc);
+    return index;
+  }
+
+  /**
+   * {@link fromSnapshot} in slices of `slice` documents, yielding to the event loop between them.
+   * Rebuilding the terms of 10,000 documents takes ~100–350 ms of CPU; done in one go it stalls
+   * every request the process is serving meanwhile (a p99 spike each time the snapshot changes).
+   */
+  static async fromSnapshotInSlices(json: string, slice = 250): Promise<EmbeddedSearchIndex> {
+    const docs = docsOf(json);
+    const index = new EmbeddedSearchIndex();
+    for (let i = 0; i < docs.length; i += slice) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const doc of docs.slice(i, i + slice)) index.put(doc);
+    }
     return index;
   }
 
@@ -260,6 +271,15 @@ function queryTerms(text: string): string[] {
 }
 
 /** How often at most {@link SnapshotSearchIndex} asks the store whether the snapshot changed. */
+/** The documents of a snapshot of a version this code reads. */
+function docsOf(json: string): SearchDocument[] {
+  const snapshot = JSON.parse(json) as Partial<Snapshot>;
+  if (!READABLE_SNAPSHOT_VERSIONS.includes(snapshot.v ?? 0) || !Array.isArray(snapshot.docs)) {
+    throw new Error(`not a search snapshot of version ${READABLE_SNAPSHOT_VERSIONS.join(' or ')}`);
+  }
+  return snapshot.docs;
+}
+
 const FRESHNESS_CHECK_MS = 1000;
 const SAVE_ATTEMPTS = 8;
 
@@ -329,7 +349,7 @@ export class SnapshotSearchIndex implements SearchIndex {
   private async reload(): Promise<void> {
     const loaded = await this.store.load();
     this.current = loaded
-      ? { index: EmbeddedSearchIndex.fromSnapshot(loaded.body), etag: loaded.etag }
+      ? { index: await EmbeddedSearchIndex.fromSnapshotInSlices(loaded.body), etag: loaded.etag }
       : { index: new EmbeddedSearchIndex(), etag: undefined };
   }
 

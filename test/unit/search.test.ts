@@ -207,6 +207,26 @@ describe('EmbeddedSearchIndex snapshots', () => {
     expect((await restored.search({ text: 'guitar', limit: 50 })).map((h) => h.doc.id)).not.toContain(id(4));
   });
 
+  it('rebuilds from a snapshot in slices, letting other work run in between, to the same index', async () => {
+    const index = new EmbeddedSearchIndex();
+    await index.upsert(Array.from({ length: 100 }, (_, i) => doc({ id: id(i), title: `Lesson ${i} guitar`, description: i % 2 ? 'chords' : 'scales' })));
+    // Other work, as a chain of event-loop turns: it runs only when the rebuild yields.
+    let ticks = 0;
+    let done = false;
+    const tick = () => {
+      ticks++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const restored = await EmbeddedSearchIndex.fromSnapshotInSlices(index.toSnapshot(), 10);
+    done = true;
+    // Ten slices: nine yields, each letting a turn of other work run.
+    expect(ticks).toBeGreaterThanOrEqual(8);
+    const request = { text: 'guitr chords', limit: 100 };
+    expect(await restored.search(request)).toEqual(await index.search(request));
+    expect(restored.size).toBe(100);
+  });
+
   it('returns the same top hits whether a page is small or large', async () => {
     const index = new EmbeddedSearchIndex();
     await index.upsert(Array.from({ length: 300 }, (_, i) => doc({ id: id(i), title: i % 7 ? 'violin scales' : 'violin', description: i % 3 ? 'scales' : 'etudes' })));
