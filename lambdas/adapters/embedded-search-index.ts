@@ -25,12 +25,48 @@ const MAX_QUERY_TERMS = 16;
 const SNAPSHOT_VERSION = 2;
 const READABLE_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
 /**
- * Ranked candidate lists kept (one per distinct query, least recently used evicted), until the
- * index changes. A cold one-word query over 10,000 videos costs about a millisecond of CPU, a
- * cached one microseconds; searches are heavily skewed to popular queries, so a few hundred
- * entries take most of the load off the event loop (`npm run bench:api` prints both paths).
+ * Candidate lists kept (one per distinct query, least recently used evicted), until the index
+ * changes. A query's first page is picked from its candidates without sorting them; asked again
+ * (a popular query, a next page), the list is sorted once and later pages are a walk down it.
+ * Searches are heavily skewed to popular queries, so a few hundred entries take most of the load
+ * off the event loop (`npm run bench:api` prints both paths).
  */
 const RANKED_CACHE_SIZE = 512;
+
+/** A query's scored candidates, unsorted until the query is asked a second time. */
+interface Candidates {
+  readonly hits: SearchHit[];
+  /** Asked once already: the next ask sorts `hits`. */
+  asked: boolean;
+  sorted: boolean;
+}
+
+/**
+ * The best `limit` hits offered, in rank order, without sorting everything offered: a sorted
+ * buffer of at most `limit`, which a hit enters only if it ranks before the buffer's last.
+ */
+class TopRanked {
+  readonly hits: SearchHit[] = [];
+  constructor(private readonly limit: number) {}
+
+  /** Whether `hit` would enter (cheap; check it before costlier filters). */
+  wouldTake(hit: SearchHit): boolean {
+    return this.limit > 0 && (this.hits.length < this.limit || byRank(hit, this.hits[this.hits.length - 1]!) < 0);
+  }
+
+  offer(hit: SearchHit): void {
+    if (!this.wouldTake(hit)) return;
+    let lo = 0;
+    let hi = this.hits.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byRank(this.hits[mid]!, hit) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.hits.splice(lo, 0, hit);
+    if (this.hits.length > this.limit) this.hits.pop();
+  }
+}
 
 // MiniSearch's own tokenizer and term normalization (split on Unicode space and punctuation,
 // lower-case), so the index reads text exactly as the library would.
@@ -57,8 +93,8 @@ interface Snapshot {
 export class EmbeddedSearchIndex implements SearchIndex {
   private readonly docs = new Map<string, SearchDocument>();
   private readonly terms = new SearchableMap<Postings>();
-  /** Ranked candidates per query (see {@link rankedFor}); cleared by every change. */
-  private readonly ranked = new Map<string, SearchHit[]>();
+  /** Scored candidates per query (see {@link candidatesFor}); cleared by every change. */
+  private readonly ranked = new Map<string, Candidates>();
 
   /** Restores an index from {@link toSnapshot}'s JSON (the terms are rebuilt from the documents). */
   static fromSnapshot(json: string): EmbeddedSearchIndex {
@@ -108,12 +144,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
 
   trending(request: { readonly limit: number; readonly viewerId?: string; readonly now: number; readonly excludeIds?: readonly string[] }): Promise<SearchHit[]> {
     const exclude = new Set(request.excludeIds ?? []);
-    const hits: SearchHit[] = [];
+    const top = new TopRanked(request.limit);
     for (const doc of this.docs.values()) {
       if (doc.status !== 'ready' || !isVisibleTo(doc, request.viewerId) || exclude.has(doc.id)) continue;
-      hits.push({ doc, score: trendScore(doc, request.now) });
+      top.offer({ doc, score: trendScore(doc, request.now) });
     }
-    return Promise.resolve(hits.sort(byRank).slice(0, request.limit));
+    return Promise.resolve(top.hits);
   }
 
   private searchNow(request: SearchRequest): SearchHit[] {
@@ -125,9 +161,23 @@ export class EmbeddedSearchIndex implements SearchIndex {
       !exclude.has(doc.id) &&
       tags.every((tag) => doc.tags.some((t) => t.toLowerCase() === tag));
 
-    const ranked = this.rankedFor(queryTerms(request.text ?? ''));
-    let from = 0;
+    const candidates = this.candidatesFor(queryTerms(request.text ?? ''));
     const after = request.after;
+    if (!candidates.sorted && !candidates.asked) {
+      // First ask: pick the page without sorting every candidate (most queries are never repeated).
+      candidates.asked = true;
+      const top = new TopRanked(request.limit);
+      for (const hit of candidates.hits) {
+        if ((!after || rankAfter(hit, after)) && top.wouldTake(hit) && accept(hit.doc)) top.offer(hit);
+      }
+      return top.hits;
+    }
+    if (!candidates.sorted) {
+      candidates.hits.sort(byRank);
+      candidates.sorted = true;
+    }
+    const ranked = candidates.hits;
+    let from = 0;
     if (after) {
       // Ranked order is the keyset order: the first hit after the cursor, by binary search.
       let hi = ranked.length;
@@ -145,12 +195,12 @@ export class EmbeddedSearchIndex implements SearchIndex {
   }
 
   /**
-   * Every document matching the query's terms (whoever may see it), scored and in rank order:
-   * with no terms (a tags-only search), every document at score 0, by id. Kept per set of terms
-   * until the index changes, so a popular query costs a walk down a sorted list; the filters
-   * (viewer, tags, time, exclusions, cursor) apply on that walk.
+   * Every document matching the query's terms (whoever may see it), scored: with no terms (a
+   * tags-only search), every document at score 0. Kept per set of terms until the index changes,
+   * so a popular query costs a walk down a sorted list; the filters (viewer, tags, time,
+   * exclusions, cursor) apply on that walk.
    */
-  private rankedFor(terms: readonly string[]): SearchHit[] {
+  private candidatesFor(terms: readonly string[]): Candidates {
     const key = [...terms].sort().join(' ');
     const cached = this.ranked.get(key);
     if (cached) {
@@ -173,10 +223,10 @@ export class EmbeddedSearchIndex implements SearchIndex {
         hits.push({ doc, score });
       }
     }
-    hits.sort(byRank);
-    this.ranked.set(key, hits);
+    const candidates: Candidates = { hits, asked: false, sorted: false };
+    this.ranked.set(key, candidates);
     if (this.ranked.size > RANKED_CACHE_SIZE) this.ranked.delete(this.ranked.keys().next().value!);
-    return hits;
+    return candidates;
   }
 
   /**

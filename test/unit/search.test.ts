@@ -227,6 +227,43 @@ describe('EmbeddedSearchIndex snapshots', () => {
     expect(restored.size).toBe(100);
   });
 
+  it('gives the same pages on a query\'s first ask (picked unsorted) as once it is sorted', async () => {
+    const docs = Array.from({ length: 300 }, (_, i) =>
+      doc({
+        id: id((i * 37) % 300),
+        title: ['violin scales', 'violin', 'piano scales', 'viola'][i % 4]!,
+        description: i % 3 ? 'scales etudes' : 'etudes',
+        tags: i % 5 ? ['music'] : ['lesson'],
+        visibility: i % 7 ? 'public' : 'private',
+        ownerId: i % 2 ? 'alice' : 'bob',
+        createdAt: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 60_000).toISOString(),
+      }),
+    );
+    const warm = new EmbeddedSearchIndex();
+    await warm.upsert(docs);
+    const requests = [
+      { text: 'violin scales', limit: 7 },
+      { text: 'viloin', limit: 20, viewerId: 'bob' },
+      { text: 'scales', limit: 5, tags: ['music'], asOf: Date.parse('2026-11-01T03:00:00Z') },
+      { text: '', limit: 9, tags: ['lesson'] },
+    ];
+    for (const request of requests) {
+      await warm.search(request);
+      await warm.search(request); // asked twice: now answered from the sorted list
+      let after: { score: number; id: string } | undefined;
+      for (let page = 0; page < 4; page++) {
+        const fresh = new EmbeddedSearchIndex();
+        await fresh.upsert(docs);
+        const asked = { ...request, ...(after ? { after } : {}) };
+        const first = await fresh.search(asked);
+        expect(first, JSON.stringify(asked)).toEqual(await warm.search(asked));
+        if (first.length === 0) break;
+        const last = first.at(-1)!;
+        after = { score: last.score, id: last.doc.id };
+      }
+    }
+  });
+
   it('returns the same top hits whether a page is small or large', async () => {
     const index = new EmbeddedSearchIndex();
     await index.upsert(Array.from({ length: 300 }, (_, i) => doc({ id: id(i), title: i % 7 ? 'violin scales' : 'violin', description: i % 3 ? 'scales' : 'etudes' })));
