@@ -44,6 +44,7 @@ import { videoKey, videoOwnerIndexKey } from '#adapters/keys';
 import { makeClip } from '../test/support/media.ts';
 import { signUpAndSignIn } from '../local/users.ts';
 import { measureOthersCpu } from './cpu-meter.ts';
+import { fixedRate } from './fixed-rate.ts';
 import { startPlatformProcess } from './platform-process.ts';
 import { putFileRange } from './upload-client-node.ts';
 
@@ -76,8 +77,6 @@ if (![MINUTES, UPLOADERS, READ_RATE, SEARCH_RATE, CATALOG, WARMUP_MINUTES, DRAIN
 const STARTS_PER_HOUR = 1_000_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const POLL_EVERY_MS = 1000;
-/** Requests one fixed-rate stream may have in flight; past it a request is counted as skipped. */
-const MAX_IN_FLIGHT = 2000;
 /**
  * Idle connections are closed after 4 s, before the server's keep-alive timeout (Node's 5 s)
  * would: reusing one the server is closing at that moment gives a reset nobody caused.
@@ -228,11 +227,11 @@ try {
   }, 60_000);
 
   const uploaders = users.map((user, i) => uploader(user, i, uploads, readyIds, loadEnd, drainEnd));
-  const reads = fixedRate(routes.read, READ_RATE, loadEnd, agents.reads, () => {
+  const reads = fixedRateGets(routes.read, READ_RATE, loadEnd, agents.reads, () => {
     const fromUploads = readyIds.length > 0 && random() < 0.5;
     return `/api/v1/videos/${fromUploads ? pick(readyIds) : pick(catalogIds)}`;
   });
-  const searches = fixedRate(routes.search, SEARCH_RATE, loadEnd, agents.searches, () => {
+  const searches = fixedRateGets(routes.search, SEARCH_RATE, loadEnd, agents.searches, () => {
     const q = random() < 0.7 ? pick(WORDS) : `${pick(WORDS)} ${pick(WORDS)}`;
     return `/api/v1/search/videos?q=${encodeURIComponent(q)}&page_size=20`;
   });
@@ -485,34 +484,10 @@ function send(url: URL, init: { method?: string; headers?: Record<string, string
   });
 }
 
-/**
- * Sends `rate` requests per second until `endAt`, each at its own scheduled time whatever the
- * answers do (open model), and measures each from that scheduled time.
- */
-function fixedRate(route: RouteStats, rate: number, endAt: number, agent: Agent, path: () => string): Promise<void> {
-  if (rate <= 0) return Promise.resolve();
-  const begin = performance.now();
-  const inFlight = new Set<Promise<unknown>>();
-  let sent = 0;
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const now = Math.min(performance.now(), endAt);
-      const due = Math.floor(((now - begin) * rate) / 1000);
-      for (; sent < due; sent++) {
-        if (inFlight.size >= MAX_IN_FLIGHT) {
-          route.skipped++;
-          continue;
-        }
-        const request = call(route, path(), { agent }, begin + (sent * 1000) / rate);
-        inFlight.add(request);
-        void request.finally(() => inFlight.delete(request));
-      }
-      if (now >= endAt) {
-        clearInterval(timer);
-        void Promise.all(inFlight).then(() => resolve());
-      }
-    }, 5);
-  });
+/** {@link fixedRate} of GETs on `route`, each latency counted from its scheduled time. */
+async function fixedRateGets(route: RouteStats, rate: number, endAt: number, agent: Agent, path: () => string): Promise<void> {
+  const { skipped } = await fixedRate(rate, endAt, (at) => call(route, path(), { agent }, at));
+  route.skipped += skipped;
 }
 
 /** Every video of the caller, following `nextCursor`. */
