@@ -149,6 +149,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
   fixZeroEndRange(app.store);
   servePartBackedObjects(app.store);
+  writeMetadataAtomically(app.store);
 
   const events = new EventEmitter<LocalS3Events>();
   const layer = new S3Layer(app, credentials, events, options.minPartSizeBytes ?? 5 * MiB);
@@ -253,7 +254,30 @@ const S3rver = require('s3rver') as S3rverConstructor;
 const s3rverAccount = require('s3rver/lib/models/account.js') as {
   DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
 };
-const S3Object = require('s3rver/lib/models/object.js') as S3ObjectConstructor;
+const S3Object = require('s3rver/lib/models/object.js') as S3ObjectConstructor & { readonly ALLOWED_METADATA: readonly string[] };
+
+/**
+ * s3rver writes an object's `metadata.json` (and `.md5`) in place, so a GET racing an overwrite
+ * could read half of it: a 500 ("Unexpected end of JSON input"), seen under `bench:load` on the
+ * search snapshot. The same content is written here to a temporary file and renamed over the old
+ * one, so a reader sees the old metadata or the new, never a part. (The object's content is
+ * still written in place: a GET racing an overwrite can get a body cut short.)
+ */
+function writeMetadataAtomically(store: FilesystemStore): void {
+  const writeAtomically = async (file: string, content: string) => {
+    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temporary, content);
+    await rename(temporary, file);
+  };
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const stored: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(metadata)) {
+      if (S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')) stored[name] = value;
+    }
+    if (md5) await writeAtomically(store.getResourcePath(bucket, key, 'object.md5'), md5);
+    await writeAtomically(store.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(stored, null, 2));
+  };
+}
 
 /**
  * s3rver's store reads `options.end || Infinity`, so `Range: bytes=0-0` returned the whole object

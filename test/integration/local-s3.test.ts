@@ -559,4 +559,25 @@ describe('local S3 stand-in', { timeout: 30_000 }, () => {
       }
     });
   });
+
+  it('answers every HEAD of an object while it is overwritten again and again (never a half-written metadata file)', async () => {
+    const key = 'search/snapshot.json';
+    const versions = Array.from({ length: 40 }, (_, i) => JSON.stringify({ v: i, docs: 'x'.repeat(2000 + i) }));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: versions[0], ContentType: 'application/json' }));
+    const statuses: number[] = [];
+    // No SDK retries: a 500 must show, not be retried away.
+    const once = new S3Client({ ...s3.clientConfig, maxAttempts: 1 });
+    const writes = versions.map((body) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' })));
+    const reads = Array.from({ length: 120 }, async () => {
+      // The status only: the content is still written in place (see writeMetadataAtomically).
+      const res = await once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+        () => 200,
+        (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode ?? 0,
+      );
+      statuses.push(res);
+    });
+    await Promise.all([...writes, ...reads]);
+    once.destroy();
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  });
 });
