@@ -320,7 +320,6 @@ function queryTerms(text: string): string[] {
   return [...terms].slice(0, MAX_QUERY_TERMS);
 }
 
-/** How often at most {@link SnapshotSearchIndex} asks the store whether the snapshot changed. */
 /** The documents of a snapshot of a version this code reads. */
 function docsOf(json: string): SearchDocument[] {
   const snapshot = JSON.parse(json) as Partial<Snapshot>;
@@ -330,6 +329,7 @@ function docsOf(json: string): SearchDocument[] {
   return snapshot.docs;
 }
 
+/** How often at most {@link SnapshotSearchIndex} asks the store whether the snapshot changed. */
 const FRESHNESS_CHECK_MS = 1000;
 const SAVE_ATTEMPTS = 8;
 
