@@ -256,18 +256,29 @@ const s3rverAccount = require('s3rver/lib/models/account.js') as {
 };
 const S3Object = require('s3rver/lib/models/object.js') as S3ObjectConstructor & { readonly ALLOWED_METADATA: readonly string[] };
 
+/** A temporary name beside `file` (same filesystem, so a rename onto `file` is atomic); the suffix keeps it out of listings. */
+function temporaryBeside(file: string): string {
+  return `${file}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
 /**
  * s3rver writes an object's `metadata.json` (and `.md5`) in place, so a GET racing an overwrite
  * could read half of it: a 500 ("Unexpected end of JSON input"), seen under `bench:load` on the
  * search snapshot. The same content is written here to a temporary file and renamed over the old
- * one, so a reader sees the old metadata or the new, never a part. (The object's content is
- * still written in place: a GET racing an overwrite can get a body cut short.)
+ * one, so a reader sees the old metadata or the new, never a part. (The PUT path already renames
+ * the content into place, but s3rver's GET stats the file before it opens it: a GET racing an
+ * overwrite of another length can still get a body cut short. Left as is.)
  */
 function writeMetadataAtomically(store: FilesystemStore): void {
   const writeAtomically = async (file: string, content: string) => {
-    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temporary, content);
-    await rename(temporary, file);
+    const temporary = temporaryBeside(file);
+    try {
+      await writeFile(temporary, content);
+      await rename(temporary, file);
+    } catch (err) {
+      await removeQuietly(temporary);
+      throw err;
+    }
   };
   store.putMetadata = async (bucket, key, metadata, md5) => {
     const stored: Record<string, unknown> = {};
@@ -422,7 +433,7 @@ function servePartBackedObjects(store: FilesystemStore): void {
     // A copy of a part-backed object is materialised: copies are rare, reads stay simple.
     const destPath = store.getResourcePath(destBucket, destKey, 'object');
     await mkdir(path.dirname(destPath), { recursive: true });
-    const temp = `${destPath}.${randomBytes(6).toString('hex')}.tmp`;
+    const temp = temporaryBeside(destPath);
     try {
       await pipeline(
         await openPartsStream(store.getResourcePath(srcBucket, srcKey, PARTS_RESOURCE), manifest, 0, manifest.size - 1),
@@ -1420,8 +1431,7 @@ class S3Layer {
     }
     const objectPath = this.store.getResourcePath(bucket, key, 'object');
     await mkdir(path.dirname(objectPath), { recursive: true });
-    // Beside its final name (same filesystem, atomic rename); the suffix keeps it out of listings.
-    const temp = `${objectPath}.${randomBytes(6).toString('hex')}.tmp`;
+    const temp = temporaryBeside(objectPath);
     const received = await receiveBody(ctx, temp);
     const etag = received.md5.toString('hex');
     try {
@@ -1560,7 +1570,7 @@ class S3Layer {
     }
     const upload = await this.openUpload(ctx);
     const partPath = path.join(upload.dir, String(partNumber));
-    const temp = `${partPath}.${randomBytes(6).toString('hex')}.tmp`;
+    const temp = temporaryBeside(partPath);
     let received: Received;
     try {
       received = await receiveBody(ctx, temp);

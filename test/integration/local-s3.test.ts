@@ -569,7 +569,7 @@ describe('local S3 stand-in', { timeout: 30_000 }, () => {
     const once = new S3Client({ ...s3.clientConfig, maxAttempts: 1 });
     const writes = versions.map((body) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/json' })));
     const reads = Array.from({ length: 120 }, async () => {
-      // The status only: the content is still written in place (see writeMetadataAtomically).
+      // HEAD: the metadata race this is about; a GET's body has a race of its own (see writeMetadataAtomically).
       const res = await once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
         () => 200,
         (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode ?? 0,

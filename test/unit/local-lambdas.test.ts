@@ -9,6 +9,7 @@ describe('local Lambda runtime', () => {
     // The SDK's first request creates the process's InvokeStore (its recursion-detection middleware).
     const s3 = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     await s3.send(new ListBucketsCommand({})).catch(() => undefined);
+    s3.destroy();
     const store = (globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } }).awslambda?.InvokeStore;
     expect(store).toBeDefined();
 
