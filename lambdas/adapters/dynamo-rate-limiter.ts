@@ -46,6 +46,10 @@ export class DynamoRateLimiter implements RateLimiter {
       .catch(unavailable('the rate limiter'));
     const taken = Array.from({ length: limit }, (_, i) => Number(Item?.[`slot${i}`] ?? 0));
     const oldest = Math.min(...taken);
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - nowMs) / 1000)) };
+    // A racer may have taken a slot after this request read its clock: that slot proves the time
+    // is already later than `now`, so the wait is counted from the latest time seen. Counted from
+    // `now` it could exceed the window itself (3601 s for an hour).
+    const seenNow = Math.max(nowMs, ...taken);
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - seenNow) / 1000)) };
   }
 }

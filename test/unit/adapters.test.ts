@@ -351,6 +351,16 @@ describe('DynamoRateLimiter', () => {
     expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
   });
 
+  it('never asks for a wait longer than the window when racers took slots after this request read its clock', async () => {
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    // All three slots were taken by concurrent requests 1–400 ms after `now`.
+    dynamo.on(GetCommand).resolves({ Item: { slot0: nowMs + 1, slot1: nowMs + 400, slot2: nowMs + 250 } });
+
+    const decision = await limiter.acquire('upload-start#user-alice', 3, 3600, now);
+
+    expect(decision).toEqual({ allowed: false, retryAfterSeconds: 3600 });
+  });
+
   it('denies once every slot is taken, with retryAfter counted from the oldest slot', async () => {
     dynamo.on(UpdateCommand).rejects(conditionFailed());
     dynamo.on(GetCommand).resolves({
