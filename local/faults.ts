@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './net.ts';
 
 /** The stand-ins a fault proxy can sit in front of (the names of their `AWS_ENDPOINT_URL_*` services). */
-export const FaultServices = ['s3', 'dynamodb', 'cognito', 'sfn', 'secrets'] as const;
+export const FaultServices = ['s3', 'dynamodb', 'cognito', 'sfn', 'secrets', 'sts', 'kms'] as const;
 export type FaultService = (typeof FaultServices)[number];
 
 /** Platform option: interpose fault proxies between the functions and the stand-ins. */
@@ -57,8 +57,9 @@ export interface FaultProxy {
 
 /**
  * Each service's own throttling answer, as its SDK client parses it: the JSON protocols name the
- * error in `__type` (the SDK reads the part after `#`), S3 answers `503 SlowDown` in XML. Every
- * one of these is in the SDK's list of throttling errors, so clients back off and retry.
+ * error in `__type` (the SDK reads the part after `#`), S3 answers `503 SlowDown` in XML, STS
+ * (awsQuery) an `<ErrorResponse>` with code `Throttling`. Every one of these is in the SDK's list
+ * of throttling errors, so clients back off and retry.
  */
 const THROTTLED: Record<FaultService, { status: number; contentType: string; body: string }> = {
   dynamodb: {
@@ -81,6 +82,12 @@ const THROTTLED: Record<FaultService, { status: number; contentType: string; bod
     body: JSON.stringify({ __type: 'TooManyRequestsException', message: 'Too many requests' }),
   },
   secrets: { status: 400, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) },
+  sts: {
+    status: 400,
+    contentType: 'text/xml',
+    body: '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>LOCALFAULT</RequestId></ErrorResponse>',
+  },
+  kms: { status: 400, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) },
 };
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);

@@ -13,6 +13,7 @@ import { startLocalDynamo } from './dynamo.ts';
 import { deliverObjectCreated, type DeadLetters } from './events.ts';
 import { faultControls, startFaultProxy, type FaultOptions, type FaultProxy, type Faults, type FaultService } from './faults.ts';
 import { startLocalGateway } from './gateway.ts';
+import { startLocalKms } from './kms.ts';
 import { functionsOf, LocalLambdas, nameFunctions, sharedEnvironment } from './lambda.ts';
 import { startLocalStepFunctions } from './sfn.ts';
 import { ffmpegBinaries } from './binaries.ts';
@@ -21,6 +22,7 @@ import { bucketsOf, provisionTables, provisionUserPools } from './provision.ts';
 import { startLocalS3 } from './s3.ts';
 import { startLocalSecrets } from './secrets.ts';
 import { startStreamPoller, streamMappingsOf } from './streams.ts';
+import { startLocalSts } from './sts.ts';
 import { reindexIfMissing } from './reindex.ts';
 import { createLocalCdn } from './cdn/cdn.ts';
 import { physicalKey, resourcesOfType, synthesize, TemplateResolver, type PhysicalIds } from './template.ts';
@@ -33,9 +35,9 @@ export interface PlatformOptions {
   /** CDK context for the in-process synth, exactly as `cdk deploy -c key=value` would get it. */
   readonly context?: Record<string, unknown>;
   /**
-   * Port of the API gateway (and later the web app); S3, DynamoDB and Cognito take the next
-   * three, so URLs and token issuers stay the same across restarts. Default 3000; 0 picks free
-   * ports for all four (tests).
+   * Port of the API gateway (and the web app); S3, DynamoDB, Cognito, Step Functions, Secrets
+   * Manager, STS and KMS take the next seven, so URLs and token issuers stay the same across
+   * restarts. Default 3000; 0 picks free ports for all (tests).
    */
   readonly port?: number;
   /** Request and workflow log lines, and each line the functions print; default stdout. */
@@ -53,8 +55,8 @@ export interface PlatformOptions {
   readonly stuckAfterMinutes?: number;
   /**
    * Fault injection (tests): a proxy in front of each stand-in the functions call (S3, DynamoDB
-   * and its stream, Cognito, Step Functions, Secrets Manager) that answers a fraction of calls with
-   * the service's throttling error and can stop a service and start it again
+   * and its stream, Cognito, Step Functions, Secrets Manager, STS, KMS) that answers a fraction of
+   * calls with the service's throttling error and can stop a service and start it again
    * ({@link Platform.faults}). Tools and tests reach the stand-ins directly through the
    * `*Endpoint` fields (Cognito's endpoint is the token issuer, so it is the proxy).
    * @default - no proxies: functions call the stand-ins directly
@@ -85,6 +87,15 @@ export interface PlatformInfo {
   readonly mediaBucket: string;
   readonly sfnEndpoint: string;
   readonly workflowArn: string;
+  /** AssumeRole on the templates' roles; its sessions' keys work on the local S3, within the role's policy. */
+  readonly stsEndpoint: string;
+  /** Encrypt/Decrypt with the templates' keys (key material under `kms/`). */
+  readonly kmsEndpoint: string;
+  /**
+   * The environment the functions run with (their templates' variables resolved, and local
+   * mode's endpoints and credentials), so a test can run their code in its own process.
+   */
+  readonly functionEnv: Readonly<Record<string, string>>;
 }
 
 export interface Platform extends PlatformInfo {
@@ -121,16 +132,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   };
 
   try {
-    const buckets = bucketsOf(stacks, physical);
-    const s3 = await startLocalS3({
-      port: await portFor(1),
-      directory: join(dataDir, 's3'),
-      buckets: buckets.map(({ name, cors }) => ({ name, cors })),
-      ...LOCAL_CREDENTIALS,
-      silent: true,
-    });
-    stops.push(() => s3.close());
-
     // With `faults`, the functions reach each stand-in through a proxy that can throttle or stop it.
     const proxies = new Map<FaultService, FaultProxy>();
     const proxied = async (service: FaultService, target: string, port?: number): Promise<string> => {
@@ -140,6 +141,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       stops.push(() => proxy.close());
       return proxy.endpoint;
     };
+
+    const buckets = bucketsOf(stacks, physical);
+    // STS names the roles and issues the sessions the local S3 authorizes (per-video credentials).
+    const sts = await startLocalSts({ stacks, physical, port: await portFor(6) });
+    stops.push(() => sts.stop());
+    const stsEndpoint = await proxied('sts', sts.endpoint);
+
+    const s3 = await startLocalS3({
+      port: await portFor(1),
+      directory: join(dataDir, 's3'),
+      buckets: buckets.map(({ name, cors }) => ({ name, cors })),
+      ...LOCAL_CREDENTIALS,
+      sessions: sts.sessions,
+      silent: true,
+    });
+    stops.push(() => s3.close());
     const s3Endpoint = await proxied('s3', s3.endpoint);
 
     const dynamo = await startLocalDynamo({
@@ -171,6 +188,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => secrets.stop());
     const secretsEndpoint = await proxied('secrets', secrets.endpoint);
 
+    const kms = await startLocalKms({ stacks, physical, file: join(dataDir, 'kms', 'keys.json'), port: await portFor(7) });
+    stops.push(() => kms.stop());
+    const kmsEndpoint = await proxied('kms', kms.endpoint);
+
     // The gateway is also the CDN (one origin, as the distribution fronts the API on AWS).
     const gatewayPort = basePort === 0 ? await freePort() : basePort;
     const origin = `http://127.0.0.1:${gatewayPort}`;
@@ -201,24 +222,24 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => sfn.stop());
     const sfnEndpoint = await proxied('sfn', sfn.endpoint);
 
-    Object.assign(
-      process.env,
-      sharedEnvironment(lambdas.functions, {
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_S3: s3Endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-        AWS_ENDPOINT_URL_SFN: sfnEndpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
-        AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint,
-        // CloudFront's https://{domain}; locally the gateway's origin.
-        [Env.cdnUrl]: origin,
-        [Env.s3ForcePathStyle]: 'true',
-        ...ffmpegBinaries(),
-        ...(options.stuckAfterMinutes !== undefined ? { [Env.stuckAfterMinutes]: String(options.stuckAfterMinutes) } : {}),
-      }),
-    );
+    const functionEnv = sharedEnvironment(lambdas.functions, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_STS: stsEndpoint,
+      AWS_ENDPOINT_URL_KMS: kmsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognito.endpoint,
+      // CloudFront's https://{domain}; locally the gateway's origin.
+      [Env.cdnUrl]: origin,
+      [Env.s3ForcePathStyle]: 'true',
+      ...ffmpegBinaries(),
+      ...(options.stuckAfterMinutes !== undefined ? { [Env.stuckAfterMinutes]: String(options.stuckAfterMinutes) } : {}),
+    });
+    Object.assign(process.env, functionEnv);
     const env = process.env as Record<string, string>;
 
     const rawBucket = byRole(stacks, resolver, ResourceRole.rawBucket);
@@ -302,6 +323,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       mediaBucket,
       sfnEndpoint: sfn.endpoint,
       workflowArn: required(env, Env.workflowArn),
+      stsEndpoint: sts.endpoint,
+      kmsEndpoint: kms.endpoint,
+      functionEnv,
     };
     writeFileSync(join(dataDir, 'platform.json'), JSON.stringify(info, null, 2));
     await reindexIfMissing(info, log);

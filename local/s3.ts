@@ -9,6 +9,7 @@
  * | Request                                   | Answered by | Why ours                                    |
  * |-------------------------------------------|-------------|---------------------------------------------|
  * | any SigV4-signed request (query or header) | us, then…   | s3rver skips SigV4: a changed Content-Length, part number or secret passed |
+ * | …signed with a session key (local STS)    | us, then…   | its token, expiry, and its role's policy (below) |
  * | `OPTIONS` (CORS preflight)                | us          | S3 never authenticates a preflight          |
  * | PutObject, UploadPart                     | us          | atomic writes, checksums, aws-chunked bodies, NoSuchUpload |
  * | CompleteMultipartUpload                   | us          | validates parts, S3's `"md5-N"` ETag, real event |
@@ -24,6 +25,19 @@
  * keeps its part files (`<name>._S3rver_parts/`, see servePartBackedObjects) so completion copies
  * no bytes; s3rver's store is patched to read, copy, overwrite and delete such objects. MD5 of
  * bodies runs in worker threads (./s3/md5-pool.ts) so parallel parts hash in parallel.
+ *
+ * Temporary credentials (`sessions`, issued by ./sts.ts) are checked as S3 checks them: an unknown
+ * key is `InvalidAccessKeyId`, a missing token too, another token `InvalidToken`, an expired one
+ * `ExpiredToken`; the signature is verified with the session's secret. Then the request is
+ * authorized by the session's role policy (./iam-policy.ts), as the action and resource S3 would
+ * check (see {@link accessOf}): GET/HEAD object `s3:GetObject`; PUT object, UploadPart,
+ * Create/CompleteMultipartUpload `s3:PutObject`; CopyObject `s3:PutObject` and `s3:GetObject` on
+ * the source; AbortMultipartUpload `s3:AbortMultipartUpload`; ListParts
+ * `s3:ListMultipartUploadParts`; DELETE object `s3:DeleteObject`; list objects `s3:ListBucket`
+ * with `s3:prefix` (and `s3:delimiter`, `s3:max-keys` when given); ListMultipartUploads
+ * `s3:ListBucketMultipartUploads`. DeleteObjects is allowed only with `s3:DeleteObject` on the
+ * whole bucket (`arn:aws:s3:::bucket/*`), since the keys are in a body s3rver reads; any other
+ * request of a session is denied (`403 AccessDenied`). The root key keeps full access.
  *
  * Not like AWS (on purpose or not needed by the product): anonymous requests are allowed (as in
  * s3rver; there is no bucket policy), chunk signatures of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`
@@ -42,7 +56,9 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import type { AccessRequest } from './iam-policy.ts';
 import { holdMd5Pool, md5Job } from './s3/md5-pool.ts';
+import type { LocalSession, LocalSessions } from './sts.ts';
 
 /** One bucket the stand-in provides at start (created if missing, kept if present). */
 export interface LocalS3Bucket {
@@ -68,6 +84,12 @@ export interface LocalS3Options {
   readonly accessKeyId?: string;
   /** Secret that SigV4 signatures (presigned URLs included) are verified against. @default 'S3RVER' */
   readonly secretAccessKey?: string;
+  /**
+   * Temporary credentials the stand-in accepts besides its own key: each request signed with one
+   * is authorized by the session's policy (see the header comment).
+   * @default - only the key above (and anonymous requests)
+   */
+  readonly sessions?: LocalSessions;
   /** @default true - no per-request log lines (s3rver logs every request otherwise); faults are always logged */
   readonly silent?: boolean;
   /**
@@ -126,7 +148,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
 
   // s3rver still authenticates what we pass on to it (key known, clock skew, expiry): it must know
-  // the key. Its registry is process-wide and keys are never revoked: other instances may use them.
+  // the key (sessions' keys are added as they pass). Its registry is process-wide and keys are
+  // never revoked: other instances may use them.
   s3rverAccount.DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
 
   const app = new S3rver({
@@ -152,7 +175,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   writeMetadataAtomically(app.store);
 
   const events = new EventEmitter<LocalS3Events>();
-  const layer = new S3Layer(app, credentials, events, options.minPartSizeBytes ?? 5 * MiB);
+  const layer = new S3Layer(app, credentials, options.sessions, events, options.minPartSizeBytes ?? 5 * MiB);
   // No request timeout: a multi-GiB part on a slow link must not be cut off (Node's default is 5 min).
   const server = createServer({ requestTimeout: 0 }, (req, res) => void layer.handle(req, res));
 
@@ -683,27 +706,42 @@ interface Signature {
   readonly payloadHash: string;
 }
 
+/** Who holds an access key: its secret, and the session it belongs to unless it is the root key. */
+interface Signer {
+  readonly secretAccessKey: string;
+  readonly session?: LocalSession;
+}
+
+/** A verified signature and its signer's session, if any. */
+interface Authenticated extends Signature {
+  readonly session: LocalSession | undefined;
+}
+
+/** The signer of an access key, or the refusal S3 sends for it (unknown key, bad or expired token). */
+type SignerOf = (accessKeyId: string) => Signer;
+
+const invalidAccessKeyId = (accessKeyId: string) =>
+  new S3Failure('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403, {
+    AWSAccessKeyId: accessKeyId,
+  });
+
 /**
- * Checks a parsed signature against the secret. `malformed` builds the error S3 uses for a bad
- * scope: `AuthorizationQueryParametersError` (presigned) or `AuthorizationHeaderMalformed`.
+ * Checks a parsed signature against the signer's secret. `malformed` builds the error S3 uses for
+ * a bad scope: `AuthorizationQueryParametersError` (presigned) or `AuthorizationHeaderMalformed`.
  */
 function verifySignature(
   req: IncomingMessage,
   target: Target,
   sig: Signature,
-  credentials: Credentials,
+  signerOf: SignerOf,
   malformed: (message: string) => S3Failure,
-): void {
+): Authenticated {
   const scope = sig.credential.split('/');
   const [accessKeyId, date, region, service, terminator] = scope;
   if (scope.length !== 5 || terminator !== 'aws4_request') {
     throw malformed(`Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
   }
-  if (accessKeyId !== credentials.accessKeyId) {
-    throw new S3Failure('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403, {
-      AWSAccessKeyId: accessKeyId ?? '',
-    });
-  }
+  const signer = signerOf(accessKeyId ?? '');
   if (date !== sig.amzDate.slice(0, 8)) {
     throw malformed(`Invalid credential date "${date}". This date is not the same as X-Amz-Date: "${sig.amzDate.slice(0, 8)}".`);
   }
@@ -728,7 +766,7 @@ function verifySignature(
 
   const canonical = canonicalRequest(req, target, sig.signedHeaders, sig.payloadHash);
   const stringToSign = ['AWS4-HMAC-SHA256', sig.amzDate, scope.slice(1).join('/'), sha256Hex(canonical)].join('\n');
-  let key = hmac(`AWS4${credentials.secretAccessKey}`, date);
+  let key = hmac(`AWS4${signer.secretAccessKey}`, date);
   for (const part of [region, service, 'aws4_request']) key = hmac(key, part);
   const expected = Buffer.from(createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'));
   const provided = Buffer.from(sig.signature);
@@ -739,7 +777,7 @@ function verifySignature(
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
       403,
       {
-        AWSAccessKeyId: accessKeyId,
+        AWSAccessKeyId: accessKeyId ?? '',
         StringToSign: stringToSign,
         SignatureProvided: sig.signature,
         StringToSignBytes: bytes(stringToSign),
@@ -748,10 +786,11 @@ function verifySignature(
       },
     );
   }
+  return { ...sig, session: signer.session };
 }
 
 /** A presigned (query-signed) request: expiry first, then the signature, as S3 answers. */
-function authenticatePresigned(req: IncomingMessage, target: Target, credentials: Credentials, now: number): Signature {
+function authenticatePresigned(req: IncomingMessage, target: Target, signerOf: SignerOf, now: number): Authenticated {
   const q = target.query;
   const fail = (message: string) => new S3Failure('AuthorizationQueryParametersError', message, 400);
   if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') throw fail('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
@@ -794,12 +833,11 @@ function authenticatePresigned(req: IncomingMessage, target: Target, credentials
     signedHeaders: signedHeaders.split(';'),
     payloadHash: q.get('X-Amz-Content-Sha256') ?? headerString(req, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD',
   };
-  verifySignature(req, target, sig, credentials, fail);
-  return sig;
+  return verifySignature(req, target, sig, signerOf, fail);
 }
 
 /** A request signed in the `Authorization` header (the SDK's way). */
-function authenticateHeader(req: IncomingMessage, target: Target, credentials: Credentials, now: number): Signature {
+function authenticateHeader(req: IncomingMessage, target: Target, signerOf: SignerOf, now: number): Authenticated {
   const authorization = req.headers.authorization ?? '';
   if (!authorization.startsWith('AWS4-HMAC-SHA256 ')) {
     throw new S3Failure(
@@ -851,10 +889,9 @@ function authenticateHeader(req: IncomingMessage, target: Target, credentials: C
     });
   }
   const sig: Signature = { credential, signature, amzDate, signedHeaders: signedHeaders.split(';'), payloadHash };
-  verifySignature(req, target, sig, credentials, (message) =>
+  return verifySignature(req, target, sig, signerOf, (message) =>
     new S3Failure('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`, 400),
   );
-  return sig;
 }
 
 function headerString(req: IncomingMessage, name: string): string | undefined {
@@ -1253,6 +1290,7 @@ class S3Layer {
   constructor(
     app: S3rverApp,
     private readonly credentials: Credentials,
+    private readonly sessions: LocalSessions | undefined,
     private readonly events: EventEmitter<LocalS3Events>,
     private readonly minPartSize: number,
   ) {
@@ -1273,11 +1311,14 @@ class S3Layer {
     try {
       target = parseTarget(req.url ?? '/');
       if (req.method === 'OPTIONS') return await this.preflight(req, res, target, requestId);
+      const now = Date.now();
+      const signerOf = this.signerOf(req, target, now);
       const sig = target.query.has('X-Amz-Algorithm')
-        ? authenticatePresigned(req, target, this.credentials, Date.now())
+        ? authenticatePresigned(req, target, signerOf, now)
         : req.headers.authorization !== undefined
-          ? authenticateHeader(req, target, this.credentials, Date.now())
+          ? authenticateHeader(req, target, signerOf, now)
           : undefined;
+      if (sig?.session) authorize(sig.session, req, target);
       const ctx: Context = {
         req,
         res,
@@ -1292,11 +1333,30 @@ class S3Layer {
       if ((req.method === 'GET' || req.method === 'HEAD') && target.key !== undefined && !hasSubresource(target)) {
         await this.normaliseRange(req, target.bucket!, target.key);
       }
+      if (sig?.session) s3rverAccount.DUMMY_ACCOUNT.createKeyPair(sig.session.accessKeyId, sig.session.secretAccessKey);
       this.passThrough(req, res);
     } catch (err) {
       // Nothing may escape: `handle` runs detached from the server, a rejection would end the process.
       await this.fail(req, res, target?.bucket, requestId, err).catch(() => res.destroy());
     }
+  }
+
+  /** The root key, or a session's key with its token as S3 checks it (see the header comment). */
+  private signerOf(req: IncomingMessage, target: Target, now: number): SignerOf {
+    return (accessKeyId) => {
+      if (accessKeyId === this.credentials.accessKeyId) return { secretAccessKey: this.credentials.secretAccessKey };
+      const session = this.sessions?.find(accessKeyId);
+      const token = target.query.get('X-Amz-Security-Token') ?? headerString(req, 'x-amz-security-token');
+      // Temporary credentials without their token are an unknown key to S3.
+      if (!session || token === undefined) throw invalidAccessKeyId(accessKeyId);
+      if (token !== session.sessionToken) {
+        throw new S3Failure('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400, { 'Token-0': token });
+      }
+      if (now >= session.expiresAt.getTime()) {
+        throw new S3Failure('ExpiredToken', 'The provided token has expired.', 400, { 'Token-0': token });
+      }
+      return { secretAccessKey: session.secretAccessKey, session };
+    };
   }
 
   private route(ctx: Context): ((ctx: Context) => Promise<void>) | undefined {
@@ -1971,6 +2031,70 @@ class S3Layer {
       console.error('[local-s3] object-created listener failed', err);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization of session requests
+
+/** Refuses a session's request unless its role's policy allows every access it makes. */
+function authorize(session: LocalSession, req: IncomingMessage, target: Target): void {
+  const accesses = accessOf(req, target);
+  if (!accesses || !accesses.every((access) => session.allows(access))) {
+    throw new S3Failure('AccessDenied', 'Access Denied', 403);
+  }
+}
+
+/**
+ * The actions and resources S3 authorizes a request as (all must be allowed), for the requests the
+ * product makes; undefined for any other request, which a session may not make.
+ */
+function accessOf(req: IncomingMessage, target: Target): AccessRequest[] | undefined {
+  const { bucket, key, query } = target;
+  if (bucket === undefined) return undefined;
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const otherSubresource = (...allowed: string[]) => target.params.some(([name]) => SUBRESOURCES.has(name) && !allowed.includes(name));
+  const method = req.method;
+  if (key === undefined) {
+    if (method === 'GET' && query.has('uploads') && !otherSubresource('uploads')) {
+      return [{ action: 's3:ListBucketMultipartUploads', resource: bucketArn }];
+    }
+    if (method === 'GET' && !hasSubresource(target)) {
+      const context: Record<string, string> = { 's3:prefix': query.get('prefix') ?? '' };
+      for (const name of ['delimiter', 'max-keys']) {
+        const value = query.get(name);
+        if (value !== undefined) context[`s3:${name}`] = value;
+      }
+      return [{ action: 's3:ListBucket', resource: bucketArn, context }];
+    }
+    // DeleteObjects names its keys in the body: only a right to delete every key covers it.
+    if (method === 'POST' && query.has('delete') && !otherSubresource('delete')) {
+      return [{ action: 's3:DeleteObject', resource: `${bucketArn}/*` }];
+    }
+    return undefined;
+  }
+  const objectArn = `${bucketArn}/${key}`;
+  const copySource = headerString(req, 'x-amz-copy-source');
+  if (query.has('uploadId') && !otherSubresource('uploadId')) {
+    if (method === 'PUT' && copySource === undefined) return [{ action: 's3:PutObject', resource: objectArn }];
+    if (method === 'POST') return [{ action: 's3:PutObject', resource: objectArn }];
+    if (method === 'GET') return [{ action: 's3:ListMultipartUploadParts', resource: objectArn }];
+    if (method === 'DELETE') return [{ action: 's3:AbortMultipartUpload', resource: objectArn }];
+    return undefined;
+  }
+  if (method === 'POST' && query.has('uploads') && !otherSubresource('uploads')) return [{ action: 's3:PutObject', resource: objectArn }];
+  if (hasSubresource(target)) return undefined;
+  if (method === 'GET' || method === 'HEAD') return [{ action: 's3:GetObject', resource: objectArn }];
+  if (method === 'DELETE') return [{ action: 's3:DeleteObject', resource: objectArn }];
+  if (method === 'PUT' && copySource === undefined) return [{ action: 's3:PutObject', resource: objectArn }];
+  if (method === 'PUT') {
+    // `x-amz-copy-source: bucket/key[?versionId=…]`, URL-encoded, with or without a leading slash.
+    const source = decodeComponent(copySource!.split('?')[0]!.replace(/^\//, ''));
+    return [
+      { action: 's3:PutObject', resource: objectArn },
+      { action: 's3:GetObject', resource: `arn:aws:s3:::${source}` },
+    ];
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

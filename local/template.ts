@@ -115,6 +115,12 @@ export class TemplateResolver {
       if (service === 's3') return `arn:aws:s3:::${name}`;
       if (service === 'dynamodb') return `arn:aws:dynamodb:${this.region}:${this.account}:table/${name}`;
       if (service === 'lambda') return `arn:aws:lambda:${this.region}:${this.account}:function:${name}`;
+      // IAM is global (no region); a role's ARN carries its path.
+      if (resource?.Type === 'AWS::IAM::Role') {
+        const rolePath = resource.Properties?.['Path'];
+        return `arn:aws:iam::${this.account}:role${typeof rolePath === 'string' ? rolePath : '/'}${name}`;
+      }
+      if (resource?.Type === 'AWS::KMS::Key') return `arn:aws:kms:${this.region}:${this.account}:key/${name}`;
       return `arn:aws:${service}:${this.region}:${this.account}:${name}`;
     }
     return name;
