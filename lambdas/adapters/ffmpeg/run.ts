@@ -133,13 +133,15 @@ export function classifyFailure(stderr: string, exitCode: number): Error {
 }
 
 /**
- * Runs `binary` with `args` (never through a shell). Resolves on exit 0; rejects with
+ * Runs `binary` with `args` (never through a shell, with no environment). Resolves on exit 0; rejects with
  * `TranscodeTimeoutError` past the deadline, `TranscodeCrashedError` on death by signal, and
  * `classify(stderr)` on a non-zero exit.
  */
 export function runTool(binary: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // An empty environment: the function's credentials (AWS_ACCESS_KEY_ID, …) and any proxy
+    // settings stay with Node; ffmpeg needs none of them (static binary, loopback source URL).
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: {} });
     let stdout = '';
     let stdoutBytes = 0;
     let stderr = '';
