@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -18,14 +20,31 @@ import { tracer } from './telemetry.ts';
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sfn: SFNClient | undefined;
+let sts: STSClient | undefined;
+let kms: KMSClient | undefined;
 
 export function s3Client(options: { forcePathStyle: boolean }): S3Client {
-  s3 ??= new S3Client({
+  s3 ??= new S3Client(s3Options(options));
+  return s3;
+}
+
+/**
+ * An S3 client of its own that signs with `credentials` (a worker grant's), not the function's
+ * role. One per task invocation: `destroy()` it when the task is done.
+ */
+export function scopedS3Client(
+  options: { forcePathStyle: boolean },
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date },
+): S3Client {
+  return new S3Client({ ...s3Options(options), credentials });
+}
+
+function s3Options(options: { forcePathStyle: boolean }) {
+  return {
     forcePathStyle: options.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  return s3;
+  } as const;
 }
 
 export function documentClient(): DynamoDBDocumentClient {
@@ -33,6 +52,16 @@ export function documentClient(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documents;
+}
+
+export function stsClient(): STSClient {
+  sts ??= tracer.captureAWSv3Client(new STSClient({}));
+  return sts;
+}
+
+export function kmsClient(): KMSClient {
+  kms ??= tracer.captureAWSv3Client(new KMSClient({}));
+  return kms;
 }
 
 export function sfnClient(): SFNClient {

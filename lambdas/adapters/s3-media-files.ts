@@ -25,15 +25,16 @@ const IMMUTABLE = /\.(m4s|mp4|jpg)$/;
  * upload is never copied to a worker's disk), and uploads of a worker's output folder.
  */
 export class S3MediaFiles {
-  private readonly relay: S3SourceRelay;
-
+  /**
+   * @param relay serves sources to ffmpeg; pass the process's one relay when files are made per
+   *   task (with a grant's client), so each task does not leave a server behind.
+   */
   constructor(
     private readonly s3: S3Client,
     private readonly rawBucket: string | undefined,
     private readonly mediaBucket: string | undefined,
-  ) {
-    this.relay = new S3SourceRelay(s3);
-  }
+    private readonly relay = new S3SourceRelay(),
+  ) {}
 
   /**
    * The URL ffmpeg reads the source through, valid long enough for one task: a loopback relay
@@ -41,7 +42,7 @@ export class S3MediaFiles {
    * client turns a throttled range read into a "corrupt" file.
    */
   async sourceUrl(rawKey: string, ttlSeconds = 3600): Promise<string> {
-    return this.relay.url(this.need(this.rawBucket, 'RAW_BUCKET'), rawKey, ttlSeconds);
+    return this.relay.url(this.s3, this.need(this.rawBucket, 'RAW_BUCKET'), rawKey, ttlSeconds);
   }
 
   /** A presigned GET URL for the source (for readers outside this process). */

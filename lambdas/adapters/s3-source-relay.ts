@@ -5,6 +5,13 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isTransient } from './transient-errors.ts';
 
+interface Source {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  readonly expires: number;
+}
+
 /** Times a cut or throttled read is resumed before the relay gives up on a response. */
 const RESUMES = 5;
 
@@ -17,17 +24,18 @@ const RESUMES = 5;
  */
 export class S3SourceRelay {
   private server: Promise<{ server: Server; port: number }> | undefined;
-  private readonly sources = new Map<string, { bucket: string; key: string; expires: number }>();
+  private readonly sources = new Map<string, Source>();
 
-  constructor(private readonly s3: S3Client) {}
-
-  /** A loopback URL serving `bucket/key` for `ttlSeconds`. */
-  async url(bucket: string, key: string, ttlSeconds: number): Promise<string> {
+  /**
+   * A loopback URL serving `bucket/key` for `ttlSeconds`, read with `s3` (each source keeps its
+   * own client: one relay serves tasks that hold grants for different videos).
+   */
+  async url(s3: S3Client, bucket: string, key: string, ttlSeconds: number): Promise<string> {
     const { port } = await this.listening();
     const now = Date.now();
     for (const [token, source] of this.sources) if (source.expires < now) this.sources.delete(token);
     const token = randomBytes(18).toString('base64url');
-    this.sources.set(token, { bucket, key, expires: now + ttlSeconds * 1000 });
+    this.sources.set(token, { s3, bucket, key, expires: now + ttlSeconds * 1000 });
     // The key rides along (unused by the relay) so a process list shows which source ffmpeg reads.
     return `http://127.0.0.1:${port}/${token}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
@@ -109,8 +117,8 @@ export class S3SourceRelay {
   }
 
   /** GetObject of `start..end`, retried by the SDK; the body and the object's size. */
-  private async get(source: { bucket: string; key: string }, start: number, end: number | undefined) {
-    const answer = await this.s3.send(
+  private async get(source: Source, start: number, end: number | undefined) {
+    const answer = await source.s3.send(
       new GetObjectCommand({ Bucket: source.bucket, Key: source.key, Range: `bytes=${start}-${end ?? ''}` }),
     );
     const total = Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? answer.ContentLength ?? 0);

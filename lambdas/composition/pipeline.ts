@@ -1,17 +1,23 @@
 import { Env, PipelineConfig } from '#contracts/env';
-import { documentClient, s3Client, sfnClient } from '#adapters/clients';
+import { documentClient, kmsClient, s3Client, scopedS3Client, sfnClient, stsClient } from '#adapters/clients';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { FfmpegTranscodeTasks } from '#adapters/ffmpeg-transcode-tasks';
 import { S3MediaFiles } from '#adapters/s3-media-files';
 import { S3MediaStore } from '#adapters/s3-media-store';
+import { S3SourceRelay } from '#adapters/s3-source-relay';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
+import { StsWorkerGrants } from '#adapters/sts-worker-grants';
+import type { WorkerGrant } from '#contracts/workflow';
 import { Pipeline } from '#domain/pipeline';
 import type { MediaStore, WorkflowStarter } from '#domain/ports';
 import { unwired } from './unwired.ts';
 
 interface PipelineDeps {
   readonly pipeline: Pipeline;
-  readonly tasks: FfmpegTranscodeTasks;
+  /** Mints (Grant task) and opens (media tasks) the grants the ffmpeg tasks work with. */
+  readonly grants: StsWorkerGrants;
+  /** Package, which runs no ffmpeg, on the function's own role (see `withMediaTasks` for the others). */
+  readonly packager: FfmpegTranscodeTasks;
   readonly config: PipelineConfig;
 }
 
@@ -29,7 +35,13 @@ export function pipelineDeps(): PipelineDeps {
     const mediaBucket = config[Env.mediaBucket];
     built = {
       config,
-      tasks: new FfmpegTranscodeTasks(new S3MediaFiles(s3(), config[Env.rawBucket], mediaBucket)),
+      packager: new FfmpegTranscodeTasks(new S3MediaFiles(s3(), config[Env.rawBucket], mediaBucket)),
+      grants: new StsWorkerGrants(
+        stsClient(),
+        kmsClient(),
+        config[Env.mediaWorkerRoleArn],
+        config[Env.grantKeyId],
+      ),
       pipeline: new Pipeline({
         videos: new DynamoVideoRepository(documentClient(), config[Env.tableName]),
         workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : unwired<WorkflowStarter>(Env.workflowArn),
@@ -41,4 +53,29 @@ export function pipelineDeps(): PipelineDeps {
     };
   }
   return built;
+}
+
+/** The process's one source relay: media tasks are built per invocation, the relay is not. */
+let relay: S3SourceRelay | undefined;
+
+/**
+ * Runs `work` with the media tasks of one video, on S3 through `grant`'s credentials only (the
+ * function's own role has no S3 access). `neededMs` is how long the task may still run: a grant
+ * that expires sooner is refused (`GrantExpiredError`) and the workflow mints a new one.
+ */
+export async function withMediaTasks<T>(
+  videoId: string,
+  grant: WorkerGrant,
+  neededMs: number,
+  work: (tasks: FfmpegTranscodeTasks) => Promise<T>,
+): Promise<T> {
+  const { config, grants } = pipelineDeps();
+  const credentials = await grants.open(videoId, grant, neededMs);
+  const s3 = scopedS3Client({ forcePathStyle: config[Env.s3ForcePathStyle] }, credentials);
+  relay ??= new S3SourceRelay();
+  try {
+    return await work(new FfmpegTranscodeTasks(new S3MediaFiles(s3, config[Env.rawBucket], config[Env.mediaBucket], relay)));
+  } finally {
+    s3.destroy();
+  }
 }

@@ -33,6 +33,13 @@ export const Env = {
   playbackKeySecret: 'PLAYBACK_KEY_SECRET',
   /** Lifetime of signed playback URLs for private and unlisted videos, seconds (plus the video's duration). */
   playbackTtlSeconds: 'PLAYBACK_TTL_SECONDS',
+  /**
+   * ARN of the role the ffmpeg tasks work as, one video at a time: the Grant task assumes it with
+   * the session tag `videoId`, and its policy reaches only that video's keys.
+   */
+  mediaWorkerRoleArn: 'MEDIA_WORKER_ROLE_ARN',
+  /** KMS key that seals a worker grant (those credentials) while it travels in the workflow's state. */
+  grantKeyId: 'GRANT_KEY_ID',
   ffmpegPath: 'FFMPEG_PATH',
   ffprobePath: 'FFPROBE_PATH',
   /** Capability flag: which search index adapter (`embedded` snapshot in S3, or `opensearch`). */
@@ -135,6 +142,8 @@ export const PipelineConfig = VideoReadConfig.extend({
   [Env.rawBucket]: z.string().min(1).optional(),
   [Env.mediaBucket]: z.string().min(1).optional(),
   [Env.workflowArn]: z.string().min(1).optional(),
+  [Env.mediaWorkerRoleArn]: z.string().min(1).optional(),
+  [Env.grantKeyId]: z.string().min(1).optional(),
   [Env.segmentSeconds]: z.coerce.number().positive().default(6),
   [Env.chunkSeconds]: z.coerce.number().positive().default(60),
   [Env.stuckAfterMinutes]: z.coerce.number().positive().default(30),

@@ -5,8 +5,9 @@ import { z } from 'zod';
  * these constants, never string literals), the handler module of each Lambda task, and the shape
  * of the data that flows between states.
  *
- * Flow: Claim → Probe → Plan → Parallel[ Map(TranscodeChunk) ‖ TranscodeAudio ] → Package →
- * Thumbnails → Publish; any error → Fail (records {code, message}, removes partial outputs).
+ * Flow: Claim → Probe → Plan → Parallel[ Map(TranscodeChunk) ‖ TranscodeAudio ‖ Thumbnails ] →
+ * Package → Publish; any error → Fail (records {code, message}, removes partial outputs). Each
+ * ffmpeg task is preceded by its Grant state (GrantProbe, GrantChunk, …), see `WorkerGrant`.
  */
 export const StateNames = {
   claim: 'Claim',
@@ -21,6 +22,15 @@ export const StateNames = {
   publish: 'Publish',
   fail: 'Fail',
   failed: 'Failed',
+  /**
+   * Before each task that runs ffmpeg: credentials scoped to this one video, sealed (see
+   * `WorkerGrant`). One function behind all of them (`TaskHandlers[grant]`).
+   */
+  grant: 'Grant',
+  grantProbe: 'GrantProbe',
+  grantChunk: 'GrantChunk',
+  grantAudio: 'GrantAudio',
+  grantThumbnails: 'GrantThumbnails',
   /** MediaConvert mode only: builds the job settings for this video's plan. */
   mediaConvertSettings: 'MediaConvertSettings',
 } as const;
@@ -28,6 +38,7 @@ export const StateNames = {
 /** Handler module (under `lambdas/handlers/`) of each Lambda task, keyed by state name. */
 export const TaskHandlers = {
   [StateNames.claim]: 'pipeline/claim',
+  [StateNames.grant]: 'pipeline/grant',
   [StateNames.probe]: 'pipeline/probe',
   [StateNames.plan]: 'pipeline/plan',
   [StateNames.transcodeChunk]: 'pipeline/transcode-chunk',
@@ -50,6 +61,12 @@ export const executionName = (videoId: string, generation: number) => `${videoId
 
 /** Errors a task throws, by `name`; permanent ones fail at once, transient ones are retried. */
 export const PermanentErrors = ['InvalidMediaError', 'NotFoundError', 'ConflictError', 'ValidationError'] as const;
+
+/**
+ * Thrown by a media task whose grant would expire before the task could finish (a retry long
+ * after the grant was minted): the workflow catches it and mints a new one.
+ */
+export const GRANT_EXPIRED = 'GrantExpiredError';
 
 /**
  * A correlation id: the id every log line of one request or job carries, from the API through the
@@ -99,6 +116,19 @@ export const Plan = z.object({
 });
 export type Plan = z.infer<typeof Plan>;
 
+/**
+ * A worker grant: temporary credentials of the media worker role with the session tag `videoId`,
+ * so they reach only that video's source and output prefix, encrypted with the grant key under
+ * the encryption context `{videoId, purpose}` (execution history and logs show only ciphertext).
+ * Minted by the Grant task right before each ffmpeg task; that task opens it and works with it.
+ */
+export const WorkerGrant = z.object({
+  sealed: z.string().min(1),
+  /** When the credentials expire (ISO 8601): a task that would outlive them asks for new ones. */
+  expiresAt: z.string(),
+});
+export type WorkerGrant = z.infer<typeof WorkerGrant>;
+
 /** What flows from Claim through Publish (each state adds its part under its own key). */
 export const JobState = WorkflowInput.extend({
   rawKey: z.string(),
@@ -106,11 +136,13 @@ export const JobState = WorkflowInput.extend({
   processingSince: z.string().optional(),
   probe: Probe.optional(),
   plan: Plan.optional(),
+  /** The grant of the ffmpeg task about to run (each Grant state replaces it). */
+  grant: WorkerGrant.optional(),
 });
 export type JobState = z.infer<typeof JobState>;
 
 /** Input of one Map iteration (TranscodeChunk). */
-export const ChunkTask = WorkflowInput.extend({ rawKey: z.string(), plan: Plan, chunk: Chunk, fps: z.number() });
+export const ChunkTask = WorkflowInput.extend({ rawKey: z.string(), plan: Plan, chunk: Chunk, fps: z.number(), grant: WorkerGrant });
 export type ChunkTask = z.infer<typeof ChunkTask>;
 
 /** Input of the Fail state: the workflow input plus the caught error. */
@@ -118,6 +150,11 @@ export const FailTask = WorkflowInput.extend({
   error: z.object({ Error: z.string(), Cause: z.string().optional() }),
 });
 export type FailTask = z.infer<typeof FailTask>;
+
+/** Where an upload lives in the raw bucket (the media worker role's policy names it too). */
+export const RawLayout = {
+  source: (videoId: string) => `uploads/${videoId}/source`,
+} as const;
 
 /** Where everything of a video lives in the media bucket. */
 export const MediaLayout = {

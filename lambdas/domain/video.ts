@@ -1,4 +1,5 @@
 import type { VideoStatus, Visibility } from '#contracts/api';
+import { RawLayout } from '#contracts/workflow';
 
 /** A video as the domain sees it; the repository maps it to and from table items. */
 export interface Video {
@@ -35,7 +36,7 @@ export interface Video {
   updatedAt: string;
 }
 
-export const rawKeyFor = (videoId: string): string => `uploads/${videoId}/source`;
+export const rawKeyFor = (videoId: string): string => RawLayout.source(videoId);
 
 /**
  * Who may see a video by its id: its owner always; anyone else once it is ready, unless it is

@@ -1,7 +1,8 @@
 import { Aws, Duration, RemovalPolicy, Size, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ArnPrincipal, Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import { BucketGrants } from 'aws-cdk-lib/aws-s3';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -26,14 +27,18 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { Env, type EnvName } from '#contracts/env';
-import { MediaLayout, PermanentErrors, StateNames, TaskHandlers } from '#contracts/workflow';
+import { GRANT_EXPIRED, MediaLayout, PermanentErrors, RawLayout, StateNames, TaskHandlers } from '#contracts/workflow';
 import { AppFunction, MEDIA_KEYS, type MediaBucketAccess } from '#lib/constructs/app-function';
 import { FfmpegLayerPaths } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames, MediaConvertTranscoder } from '#lib/constructs/mediaconvert-transcoder';
 import { Metadata, type WorkflowMetadata } from '#lib/metadata';
+import { acknowledgeResource } from '#lib/nag';
 
 /** Which engine turns the source into the ladder. */
 export type Transcoder = WorkflowMetadata['transcoder'];
+
+/** The session tag a worker grant carries, as the media worker role's policy reads it. */
+const GRANTED_VIDEO = '${aws:PrincipalTag/videoId}';
 
 /** Keys the pipeline may write or delete in the media bucket (defined beside `AppFunction.useMediaBucket`). */
 export { MEDIA_KEYS } from '#lib/constructs/app-function';
@@ -131,6 +136,10 @@ export interface TranscodeWorkflowProps {
  *    `WorkflowInput {videoId, generation}`; returns `JobState {videoId, generation, rawKey}`,
  *    which becomes the whole state (ResultPath `$`).
  * 2. `Probe` (Lambda) — receives the state; returns `Probe` → `$.probe`.
+ *    Every task that runs ffmpeg (Probe, each TranscodeChunk, TranscodeAudio, Thumbnails) comes
+ *    right after a Grant state of its own (`GrantProbe`, `GrantChunk`, …; one `Grant` function):
+ *    it puts a `WorkerGrant` at `$.grant`, which the task opens and works with, and the task's
+ *    first catch (`GrantExpiredError`) goes back to that Grant state for a fresh one.
  * 3. `Plan` (Lambda) — receives the state; returns `Plan` → `$.plan`.
  * 4. `Transcode` (Parallel; its input is the state, its result → `$.transcode`):
  *    a. `Chunks` (Map over `$.plan.chunks`): each `TranscodeChunk` (Lambda) receives a
@@ -169,6 +178,14 @@ export class TranscodeWorkflow extends Construct {
   public readonly functions: Readonly<Partial<Record<TaskState, AppFunction>>>;
   /** The key the workflow's log groups are encrypted with. */
   public readonly logEncryptionKey: IKey;
+  /**
+   * What an ffmpeg task may touch, one video at a time: its source object (read) and its prefix
+   * of the media bucket (write). Only the Grant function may assume it, and only with the session
+   * tag `videoId`, which the policy's keys are named by.
+   */
+  public readonly mediaWorkerRole: Role;
+  /** Seals worker grants in the workflow's state: the Grant function encrypts, ffmpeg tasks decrypt. */
+  public readonly grantKey: Key;
   /** The transcoder the definition was built for. */
   public readonly transcoder: Transcoder;
 
@@ -176,6 +193,7 @@ export class TranscodeWorkflow extends Construct {
   private readonly logRetention: RetentionDays;
   private readonly env: Partial<Record<EnvName, string | number>>;
   private readonly taskFunctions: Partial<Record<TaskState, AppFunction>> = {};
+  private grantFunction: AppFunction | undefined;
 
   constructor(scope: Construct, id: string, props: TranscodeWorkflowProps) {
     super(scope, id);
@@ -195,14 +213,24 @@ export class TranscodeWorkflow extends Construct {
       ...(props.ladderRungs ? { [Env.ladderRungs]: props.ladderRungs.join(',') } : {}),
     };
 
+    this.grantKey = new Key(this, 'GrantKey', {
+      description: 'Seals the vodstack media worker grants (per-video credentials) in the transcode workflow state',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.mediaWorkerRole = this.createMediaWorkerRole();
+
     const fail = this.failPath();
     const claim = this.lambdaTask(StateNames.claim, '$', fail);
-    const probe = this.lambdaTask(StateNames.probe, '$.probe', fail);
+    const probe = this.granted(StateNames.grantProbe, StateNames.probe, '$.probe', fail);
     const plan = this.lambdaTask(StateNames.plan, '$.plan', fail);
     const publish = this.lambdaTask(StateNames.publish, '$.publish', fail);
     // ffmpeg makes thumbnails beside the chunks (off the critical path); MediaConvert after its job.
     const [transcode, pack] = this.transcoder === 'mediaconvert' ? this.mediaConvertSteps(fail) : this.ffmpegSteps(fail);
-    const afterPack = this.transcoder === 'mediaconvert' ? this.lambdaTask(StateNames.thumbnails, '$.thumbnails', fail).next(publish) : publish;
+    const afterPack =
+      this.transcoder === 'mediaconvert'
+        ? this.granted(StateNames.grantThumbnails, StateNames.thumbnails, '$.thumbnails', fail).next(publish)
+        : publish;
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: this.logRetention,
@@ -238,7 +266,7 @@ export class TranscodeWorkflow extends Construct {
         correlationId: JsonPath.stringAt('$.correlationId'),
       },
       maxConcurrency: this.props.chunkConcurrency ?? 0,
-    }).itemProcessor(this.lambdaTask(StateNames.transcodeChunk, '$'));
+    }).itemProcessor(this.granted(StateNames.grantChunk, StateNames.transcodeChunk, '$'));
     const transcode = new Parallel(this, StateNames.transcode, {
       resultSelector: {
         chunks: JsonPath.listAt('$[0]'),
@@ -248,8 +276,8 @@ export class TranscodeWorkflow extends Construct {
       resultPath: '$.transcode',
     })
       .branch(chunks)
-      .branch(this.lambdaTask(StateNames.transcodeAudio, '$'))
-      .branch(this.lambdaTask(StateNames.thumbnails, '$'))
+      .branch(this.granted(StateNames.grantAudio, StateNames.transcodeAudio, '$'))
+      .branch(this.granted(StateNames.grantThumbnails, StateNames.thumbnails, '$'))
       .addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
     return [transcode, this.lambdaTask(StateNames.package, '$.package', fail)];
   }
@@ -299,7 +327,29 @@ export class TranscodeWorkflow extends Construct {
    * the catch. Its payload is the state's input unless `payload` builds one.
    */
   private lambdaTask(state: TaskState, resultPath: string, fail?: TaskStateBase, payload?: Record<string, unknown>): LambdaInvoke {
-    const fn = this.taskFunction(state);
+    return this.invoke(state, this.taskFunction(state), resultPath, fail, payload);
+  }
+
+  /**
+   * The grant state `grantState` (result → `$.grant`), then the ffmpeg task `state`, which works
+   * with that grant and goes back for a new one if it would expire before the task could finish.
+   */
+  private granted(grantState: GrantState, state: TaskState, resultPath: string, fail?: TaskStateBase): Chain {
+    this.grantFunction ??= this.taskFunction(StateNames.grant);
+    const grant = this.invoke(grantState, this.grantFunction, '$.grant', fail);
+    const task = this.invoke(state, this.taskFunction(state), resultPath, fail, undefined, grant);
+    return Chain.start(grant).next(task);
+  }
+
+  /** A Lambda task of `fn` (see `lambdaTask`); `regrant` takes `GrantExpiredError` before `fail` takes the rest. */
+  private invoke(
+    state: string,
+    fn: AppFunction,
+    resultPath: string,
+    fail?: TaskStateBase,
+    payload?: Record<string, unknown>,
+    regrant?: TaskStateBase,
+  ): LambdaInvoke {
     const task = new LambdaInvoke(this, state, {
       // The alias, not the function: CodeDeploy shifts it between versions (`AppFunction.live`).
       lambdaFunction: fn.live,
@@ -310,6 +360,7 @@ export class TranscodeWorkflow extends Construct {
       taskTimeout: Timeout.duration(fn.timeout!.plus(Duration.seconds(30))),
     });
     withRetries(task);
+    if (regrant) task.addCatch(regrant, { errors: [GRANT_EXPIRED], resultPath: '$.expiredGrant' });
     if (fail) task.addCatch(fail, { errors: ['States.ALL'], resultPath: '$.error' });
     return task;
   }
@@ -333,6 +384,12 @@ export class TranscodeWorkflow extends Construct {
     else if (spec.recordsProgress) fn.useTable(table, 'update');
     if (spec.readsRaw) fn.useRawBucket(rawBucket, 'read');
     if (spec.media) fn.useMediaBucket(mediaBucket, ...spec.media);
+    if (spec.grants === 'open') {
+      // Bucket names only: every S3 call goes through the grant's credentials.
+      fn.setEnv(Env.rawBucket, rawBucket.bucketName).setEnv(Env.mediaBucket, mediaBucket.bucketName).setEnv(Env.grantKeyId, this.grantKey.keyArn);
+      this.grantKey.grantDecrypt(fn);
+    }
+    // `mint` (the Grant function) is wired in createMediaWorkerRole, with the role it assumes.
 
     (fn.node.defaultChild as CfnResource).addMetadata(Metadata.workflowTask, state);
     Validations.of(fn).acknowledge(
@@ -343,6 +400,39 @@ export class TranscodeWorkflow extends Construct {
     );
     this.taskFunctions[state] = fn;
     return fn;
+  }
+
+  /**
+   * The media worker role (see `mediaWorkerRole`). Its trust names the Grant function's role,
+   * which is created here (before the states that use it), and requires exactly one session tag,
+   * `videoId`; its policy names keys by that tag, so no session reaches a second video.
+   */
+  private createMediaWorkerRole(): Role {
+    const { rawBucket, mediaBucket } = this.props;
+    this.grantFunction = this.taskFunction(StateNames.grant);
+    const role = new Role(this, 'MediaWorkerRole', {
+      description: 'vodstack ffmpeg tasks, one video per session: its source object (read), its media prefix (write)',
+      assumedBy: new ArnPrincipal(this.grantFunction.role!.roleArn).withSessionTags().withConditions({
+        StringLike: { 'aws:RequestTag/videoId': '?*' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['videoId'] },
+      }),
+      maxSessionDuration: Duration.hours(1),
+    });
+    BucketGrants.fromBucket(rawBucket).actionsOnObjectKeys(role, RawLayout.source(GRANTED_VIDEO), 's3:GetObject', 'kms:Decrypt');
+    const outputs = `${MediaLayout.prefix(GRANTED_VIDEO)}*`;
+    BucketGrants.fromBucket(mediaBucket).actionsOnObjectKeys(role, outputs, 's3:PutObject', 's3:AbortMultipartUpload', 'kms:GenerateDataKey');
+    acknowledgeResource(
+      role,
+      'AwsSolutions-IAM5',
+      `${mediaBucket.bucketArn}/${outputs}`,
+      "A session writes the files it makes (segments, playlists, thumbnails) under its own video's prefix only: the prefix is named by the session tag.",
+    );
+    const minter = this.grantFunction;
+    minter.setEnv(Env.mediaWorkerRoleArn, role.roleArn).setEnv(Env.grantKeyId, this.grantKey.keyArn);
+    this.grantKey.grant(minter, 'kms:Encrypt');
+    // TagSession too: the trust policy admits a session only with the videoId tag.
+    Grant.addToPrincipal({ grantee: minter, actions: ['sts:AssumeRole', 'sts:TagSession'], resourceArns: [role.roleArn] });
+    return role;
   }
 
   private acknowledgeStateMachineFindings(): void {
@@ -387,12 +477,18 @@ interface TaskSpec {
   readonly readsRaw?: boolean;
   /** Access to `videos/*` of the media bucket. */
   readonly media?: readonly MediaBucketAccess[];
+  /**
+   * `mint`: the Grant task, the one function that may assume the media worker role. `open`: runs
+   * ffmpeg on a user's file, so it has no S3 access of its own, only the grant it is handed.
+   */
+  readonly grants?: 'mint' | 'open';
 }
 
 /** Every Lambda task of the workflow, by state name. */
 const tasks = {
   [StateNames.claim]: { module: TaskHandlers.Claim, memorySize: 512, timeout: Duration.seconds(30), writesTable: true },
-  [StateNames.probe]: { module: TaskHandlers.Probe, memorySize: 2048, timeout: Duration.minutes(3), ffmpeg: true, readsRaw: true },
+  [StateNames.grant]: { module: TaskHandlers.Grant, memorySize: 512, timeout: Duration.seconds(30), grants: 'mint' },
+  [StateNames.probe]: { module: TaskHandlers.Probe, memorySize: 2048, timeout: Duration.minutes(3), ffmpeg: true, grants: 'open' },
   [StateNames.plan]: { module: TaskHandlers.Plan, memorySize: 512, timeout: Duration.seconds(30) },
   [StateNames.transcodeChunk]: {
     module: TaskHandlers.TranscodeChunk,
@@ -400,24 +496,26 @@ const tasks = {
     timeout: Duration.minutes(15),
     ffmpeg: true,
     recordsProgress: true,
-    readsRaw: true,
-    media: ['write'],
+    grants: 'open',
   },
-  [StateNames.transcodeAudio]: { module: TaskHandlers.TranscodeAudio, memorySize: 3008, timeout: Duration.minutes(15), ffmpeg: true, readsRaw: true, media: ['write'] },
-  [StateNames.package]: { module: TaskHandlers.Package, memorySize: 3008, timeout: Duration.minutes(10), ffmpeg: true, media: ['read', 'write', 'list'] },
-  [StateNames.thumbnails]: { module: TaskHandlers.Thumbnails, memorySize: 3008, timeout: Duration.minutes(10), ffmpeg: true, readsRaw: true, media: ['write'] },
+  [StateNames.transcodeAudio]: { module: TaskHandlers.TranscodeAudio, memorySize: 3008, timeout: Duration.minutes(15), ffmpeg: true, grants: 'open' },
+  // Package runs no ffmpeg: it stitches our own chunk summaries into manifests, with its own role.
+  [StateNames.package]: { module: TaskHandlers.Package, memorySize: 3008, timeout: Duration.minutes(10), media: ['read', 'write', 'list'] },
+  [StateNames.thumbnails]: { module: TaskHandlers.Thumbnails, memorySize: 3008, timeout: Duration.minutes(10), ffmpeg: true, grants: 'open' },
   [StateNames.publish]: { module: TaskHandlers.Publish, memorySize: 512, timeout: Duration.seconds(30), writesTable: true },
   [StateNames.fail]: { module: TaskHandlers.Fail, memorySize: 1024, timeout: Duration.minutes(5), writesTable: true, media: ['delete', 'list'] },
   [MediaConvertStateNames.settings]: { module: MediaConvertStateNames.settingsHandler, memorySize: 512, timeout: Duration.seconds(30) },
 } as const satisfies Record<string, TaskSpec>;
 type TaskState = keyof typeof tasks;
+type GrantState = typeof StateNames.grantProbe | typeof StateNames.grantChunk | typeof StateNames.grantAudio | typeof StateNames.grantThumbnails;
 
 /**
  * Adds the workflow's retry policy: permanent errors never, an unavailable dependency up to 11
  * attempts (`DependencyErrors`), other transient errors up to 3.
  */
 export function withRetries<T extends TaskStateBase>(task: T): T {
-  task.addRetry({ errors: [...PermanentErrors], maxAttempts: 0 });
+  // An expired grant is not retried either: the task's catch goes back for a new one.
+  task.addRetry({ errors: [...PermanentErrors, GRANT_EXPIRED], maxAttempts: 0 });
   task.addRetry({
     errors: [...DependencyErrors],
     interval: Duration.seconds(2),

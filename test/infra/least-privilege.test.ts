@@ -85,68 +85,58 @@ describe.each(VARIANTS)('least privilege across every stack (%s)', (_, context) 
 describe('the ffmpeg workers', () => {
   let pipeline: Template;
   let workers: Map<string, Statement[]>;
+  let roleId: string;
+  let role: CfnResourceJson;
+  let grantRoleId: string;
   beforeAll(() => {
     pipeline = templates({}).get('Vodstack-Pipeline')!;
     workers = new Map();
-    for (const fn of Object.values(resourcesOfType(pipeline, 'AWS::Lambda::Function'))) {
+    const functions = Object.values(resourcesOfType(pipeline, 'AWS::Lambda::Function'));
+    for (const fn of functions) {
       if (fn.Properties!.Environment?.Variables?.FFMPEG_PATH === undefined) continue;
       workers.set(String(fn.Metadata?.[Metadata.workflowTask]), functionStatements(pipeline, fn));
     }
+    const roles = Object.entries(resourcesOfType(pipeline, 'AWS::IAM::Role')).filter(([id]) => id.includes('MediaWorkerRole'));
+    expect(roles).toHaveLength(1);
+    [roleId, role] = roles[0]!;
+    const grant = functions.find((fn) => fn.Metadata?.[Metadata.workflowTask] === StateNames.grant)!;
+    grantRoleId = grant.Properties!.Role['Fn::GetAtt'][0] as string;
   });
 
-  const isRaw = (s: Statement) => JSON.stringify(s.Resource).includes('MediaBucketsRaw');
-  const isMedia = (s: Statement) => JSON.stringify(s.Resource).includes('MediaBucketsMedia');
-  const keyPattern = (s: Statement) => {
-    const resource = s.Resource as { 'Fn::Join'?: [string, unknown[]] };
-    return resource['Fn::Join'] ? String(resource['Fn::Join'][1][1]) : undefined;
+  /** Statements of the media worker role's policies. */
+  const roleStatements = () =>
+    Object.values(resourcesOfType(pipeline, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties!.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties!.PolicyDocument.Statement as Statement[]);
+  /** `{Fn::Join: ['', [<bucket arn>, '/key']]}` → `['<bucket arn, as JSON>', '/key']`. */
+  const objectArn = (s: Statement): [string, string] => {
+    const [, [arn, key]] = (s.Resource as { 'Fn::Join': [string, [unknown, string]] })['Fn::Join'];
+    return [JSON.stringify(arn), key];
   };
+  const VIDEO = '${aws:PrincipalTag/videoId}';
 
-  it('are exactly the tasks that run ffmpeg or ffprobe', () => {
-    expect([...workers.keys()].sort()).toEqual(
-      [StateNames.probe, StateNames.transcodeChunk, StateNames.transcodeAudio, StateNames.package, StateNames.thumbnails].sort(),
-    );
+  it('are exactly the tasks that run ffmpeg or ffprobe (Package only writes manifests, so it is not one)', () => {
+    expect([...workers.keys()].sort()).toEqual([StateNames.probe, StateNames.transcodeChunk, StateNames.transcodeAudio, StateNames.thumbnails].sort());
   });
 
-  it('read originals only with GetObject, under uploads/ of the raw bucket, and decrypt only with the raw key', () => {
+  it('have no S3 access of their own: only the grant key to open the grant they are handed', () => {
     for (const [task, statements] of workers) {
-      for (const statement of statements.filter(isRaw)) {
-        const actions = actionsOf(statement);
-        if (JSON.stringify(statement.Resource).includes('RawKey')) {
-          expect(actions, task).toEqual(['kms:Decrypt']);
-        } else {
-          expect(actions, task).toEqual(['s3:GetObject']);
-          expect(keyPattern(statement), task).toBe(`/${RAW_KEYS}`);
-        }
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('s3:')), task).toEqual([]);
+      const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      const onGrantKey = kms.filter((s) => JSON.stringify(s.Resource).includes('GrantKey'));
+      expect(onGrantKey.map(actionsOf), task).toEqual([['kms:Decrypt']]);
+      // Any other key is the table's (chunk progress), never a bucket's.
+      for (const other of kms.filter((s) => !onGrantKey.includes(s))) {
+        expect(task).toBe(StateNames.transcodeChunk);
+        expect(JSON.stringify(other.Resource), task).toContain('TableKey');
       }
-    }
-    // Package works from what the chunks wrote: no original.
-    expect(workers.get(StateNames.package)!.some(isRaw)).toBe(false);
-  });
-
-  it('write only under videos/ of the media bucket, never delete, and read it only to package', () => {
-    for (const [task, statements] of workers) {
-      for (const statement of statements.filter(isMedia)) {
-        const actions = actionsOf(statement);
-        if (JSON.stringify(statement.Resource).includes('MediaKey')) {
-          expect(actions.sort(), task).toEqual(task === StateNames.package ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:GenerateDataKey']);
-        } else if (actions.includes('s3:ListBucket')) {
-          expect(task).toBe(StateNames.package);
-          expect(actions).toEqual(['s3:ListBucket']);
-          expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': [MEDIA_KEYS] } });
-        } else {
-          expect(keyPattern(statement), task).toBe(`/${MEDIA_KEYS}`);
-          const allowed = task === StateNames.package ? ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'] : ['s3:AbortMultipartUpload', 's3:PutObject'];
-          expect(actions.sort(), task).toEqual(allowed);
-        }
-      }
-      expect(statements.flatMap(actionsOf).filter((a) => /^s3:Delete/.test(a)), task).toEqual([]);
     }
   });
 
   it('touch no other service, and the table only to record chunk progress (UpdateItem on the table itself)', () => {
     for (const [task, statements] of workers) {
       const services = new Set(statements.flatMap(actionsOf).map((a) => a.split(':')[0]));
-      const expected = task === StateNames.transcodeChunk ? ['dynamodb', 'kms', 's3', 'xray'] : ['kms', 's3', 'xray'];
+      const expected = task === StateNames.transcodeChunk ? ['dynamodb', 'kms', 'xray'] : ['kms', 'xray'];
       expect([...services].sort(), task).toEqual(expected);
     }
     const tableStatements = workers.get(StateNames.transcodeChunk)!.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
@@ -155,14 +145,81 @@ describe('the ffmpeg workers', () => {
     expect(JSON.stringify(tableStatements[0]!.Resource)).not.toContain('/index/');
   });
 
-  it('scope their prefixes to the layouts the code writes', () => {
-    expect(rawKeyFor('v_abc123')).toMatch(glob(RAW_KEYS));
-    for (const key of [MediaLayout.hlsMaster('v_abc123'), MediaLayout.poster('v_abc123'), `${MediaLayout.rendition('v_abc123', '720p')}init.mp4`]) {
-      expect(key).toMatch(glob(MEDIA_KEYS));
+  it('work through the media worker role: read only their video\'s raw object, write only under their video\'s prefix', () => {
+    const statements = roleStatements();
+    expect(statements.every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+    const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3.map((s) => [actionsOf(s).sort(), ...objectArn(s)])).toEqual([
+      [['s3:GetObject'], expect.stringContaining('MediaBucketsRaw'), `/uploads/${VIDEO}/source`],
+      [['s3:AbortMultipartUpload', 's3:PutObject'], expect.stringContaining('MediaBucketsMedia'), `/videos/${VIDEO}/*`],
+    ]);
+    // The buckets' keys: decrypt the raw one (to read), generate data keys with the media one (to write).
+    const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kms.map((s) => [actionsOf(s), JSON.stringify(s.Resource)])).toEqual([
+      [['kms:Decrypt'], expect.stringContaining('RawKey')],
+      [['kms:GenerateDataKey'], expect.stringContaining('MediaKey')],
+    ]);
+    expect(statements.flatMap(actionsOf).filter((a) => !a.startsWith('s3:') && !a.startsWith('kms:'))).toEqual([]);
+    expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties!.Policies).toBeUndefined();
+    expect(role.Properties!.MaxSessionDuration).toBe(3600);
+  });
+
+  it('get that role only through the Grant task, and only as a session tagged with exactly one video', () => {
+    expect(role.Properties!.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Principal: { AWS: { 'Fn::GetAtt': [grantRoleId, 'Arn'] } },
+        Condition: { StringLike: { 'aws:RequestTag/videoId': '?*' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['videoId'] } },
+      },
+    ]);
+    // No other identity in any stack may assume it.
+    for (const [name, template] of templates({})) {
+      for (const policy of Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))) {
+        const assumes = (policy.Properties!.PolicyDocument.Statement as Statement[]).filter((s) => actionsOf(s).some((a) => a.startsWith('sts:')));
+        if (assumes.length === 0) continue;
+        expect(name).toBe('Vodstack-Pipeline');
+        expect(policy.Properties!.Roles, name).toEqual([{ Ref: grantRoleId }]);
+        expect(assumes.map((s) => [actionsOf(s), s.Resource])).toEqual([[['sts:AssumeRole', 'sts:TagSession'], { 'Fn::GetAtt': [roleId, 'Arn'] }]]);
+      }
     }
-    // Nothing the CDN does not serve (the search snapshot) and nothing outside one video's folder.
-    expect('search/videos.json').not.toMatch(glob(MEDIA_KEYS));
-    expect('videos/loose-file.m3u8').not.toMatch(glob(MEDIA_KEYS));
+  });
+
+  it('get their grants from a Grant task that only assumes the role and seals: no bucket, no table, no ffmpeg', () => {
+    const grant = Object.values(resourcesOfType(pipeline, 'AWS::Lambda::Function')).find((fn) => fn.Metadata?.[Metadata.workflowTask] === StateNames.grant)!;
+    expect(grant.Properties!.Layers).toBeUndefined();
+    const statements = functionStatements(pipeline, grant);
+    expect([...new Set(statements.flatMap(actionsOf).map((a) => a.split(':')[0]))].sort()).toEqual(['kms', 'sts', 'xray']);
+    const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kms.map((s) => [actionsOf(s), JSON.stringify(s.Resource)])).toEqual([[['kms:Encrypt'], expect.stringContaining('GrantKey')]]);
+  });
+
+  it('scope the role to the layouts the code reads and writes, one video at a time', () => {
+    const forVideo = (pattern: string, id: string) => glob(pattern.slice(1).replace(VIDEO, id));
+    const [rawStatement, mediaStatement] = roleStatements().filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const raw = objectArn(rawStatement!)[1];
+    const media = objectArn(mediaStatement!)[1];
+    expect(rawKeyFor('v_abc123xyz')).toMatch(forVideo(raw, 'v_abc123xyz'));
+    expect(rawKeyFor('v_other0000')).not.toMatch(forVideo(raw, 'v_abc123xyz'));
+    for (const key of [MediaLayout.hlsMaster('v_abc123xyz'), MediaLayout.poster('v_abc123xyz'), `${MediaLayout.rendition('v_abc123xyz', '720p')}init.mp4`]) {
+      expect(key).toMatch(forVideo(media, 'v_abc123xyz'));
+      expect(key).not.toMatch(forVideo(media, 'v_other0000'));
+    }
+    expect('search/videos.json').not.toMatch(forVideo(media, 'v_abc123xyz'));
+  });
+});
+
+describe('the Package task', () => {
+  it('runs no ffmpeg and works on videos/ of the media bucket with its own role: read, write and list, never delete', () => {
+    const pipeline = templates({}).get('Vodstack-Pipeline')!;
+    const fn = Object.values(resourcesOfType(pipeline, 'AWS::Lambda::Function')).find((f) => f.Metadata?.[Metadata.workflowTask] === StateNames.package)!;
+    expect(fn.Properties!.Environment.Variables.FFMPEG_PATH).toBeUndefined();
+    const statements = functionStatements(pipeline, fn);
+    const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(JSON.stringify(s3)).not.toContain('MediaBucketsRaw');
+    expect(s3.find((s) => actionsOf(s).includes('s3:ListBucket'))!.Condition).toEqual({ StringLike: { 's3:prefix': [MEDIA_KEYS] } });
   });
 });
 

@@ -5,7 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Env } from '#contracts/env';
-import { ChunkTask, PermanentErrors, PipelineHandlers, StateNames, TaskHandlers } from '#contracts/workflow';
+import { ChunkTask, GRANT_EXPIRED, PermanentErrors, PipelineHandlers, StateNames, TaskHandlers } from '#contracts/workflow';
 import { LIVE_ALIAS } from '#lib/constructs/app-function';
 import { FfmpegLayer, FfmpegLayerPaths, ffmpegBinarySources, stageFfmpegLayer } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames } from '#lib/constructs/mediaconvert-transcoder';
@@ -149,15 +149,17 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
   it('is a Standard state machine with every state of StateNames, starting at Claim', () => {
     expect(ffmpeg.stateMachine.Properties!.StateMachineType).toBe('STANDARD');
     expect(ffmpeg.definition.StartAt).toBe(StateNames.claim);
-    const ffmpegStates = Object.values(StateNames).filter((name) => name !== StateNames.mediaConvertSettings);
+    // `Grant` names the function behind the Grant* states, not a state.
+    const ffmpegStates = Object.values(StateNames).filter((name) => name !== StateNames.mediaConvertSettings && name !== StateNames.grant);
     expect([...ffmpeg.states.keys()].sort()).toEqual(ffmpegStates.sort());
   });
 
-  it('runs Claim → Probe → Plan → Transcode (chunks ‖ audio ‖ thumbnails) → Package → Publish', () => {
+  it('runs Claim → Probe (after its grant) → Plan → Transcode (chunks ‖ audio ‖ thumbnails) → Package → Publish', () => {
     const order: string[] = [];
     for (let name: string | undefined = ffmpeg.definition.StartAt; name; name = ffmpeg.definition.States[name]?.Next) order.push(name);
     expect(order).toEqual([
       StateNames.claim,
+      StateNames.grantProbe,
       StateNames.probe,
       StateNames.plan,
       StateNames.transcode,
@@ -185,17 +187,42 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
   it('transcodes every chunk in a Map beside the audio and the thumbnails, and keeps all three results', () => {
     const transcode = ffmpeg.states.get(StateNames.transcode)!;
     expect(transcode.Type).toBe('Parallel');
-    expect(transcode.Branches?.map((b) => b.StartAt)).toEqual([StateNames.chunks, StateNames.transcodeAudio, StateNames.thumbnails]);
+    expect(transcode.Branches?.map((b) => b.StartAt)).toEqual([StateNames.chunks, StateNames.grantAudio, StateNames.grantThumbnails]);
+    expect(transcode.Branches?.map((b) => b.States[b.StartAt]?.Next)).toEqual([undefined, StateNames.transcodeAudio, StateNames.thumbnails]);
     expect(transcode.ResultSelector).toEqual({ 'chunks.$': '$[0]', 'audio.$': '$[1]', 'thumbnails.$': '$[2]' });
     const chunks = ffmpeg.states.get(StateNames.chunks)!;
     expect(chunks.Type).toBe('Map');
     expect(chunks.ItemsPath).toBe('$.plan.chunks');
-    expect(chunks.ItemProcessor?.StartAt).toBe(StateNames.transcodeChunk);
+    expect(chunks.ItemProcessor?.StartAt).toBe(StateNames.grantChunk);
+    expect(chunks.ItemProcessor?.States[StateNames.grantChunk]?.Next).toBe(StateNames.transcodeChunk);
+  });
+
+  it('mints a grant right before each ffmpeg task, and goes back for a new one when the task says it expired', () => {
+    const pairs = [
+      [StateNames.grantProbe, StateNames.probe],
+      [StateNames.grantChunk, StateNames.transcodeChunk],
+      [StateNames.grantAudio, StateNames.transcodeAudio],
+      [StateNames.grantThumbnails, StateNames.thumbnails],
+    ] as const;
+    const grantFunctions = new Set<string>();
+    for (const [grant, task] of pairs) {
+      const grantState = ffmpeg.states.get(grant)!;
+      expect(grantState.ResultPath, grant).toBe('$.grant');
+      expect(grantState.Next, grant).toBe(task);
+      grantFunctions.add(taskFunctionId(ffmpeg.template, grantState));
+      const catches = ffmpeg.states.get(task)!.Catch!;
+      expect(catches[0], task).toEqual({ ErrorEquals: [GRANT_EXPIRED], ResultPath: '$.expiredGrant', Next: grant });
+      const retry = ffmpeg.states.get(task)!.Retry!.find((r) => r.ErrorEquals.includes(GRANT_EXPIRED));
+      expect(retry?.MaxAttempts, task).toBe(0);
+    }
+    // One function behind every grant state.
+    expect(grantFunctions.size).toBe(1);
   });
 
   it('hands each chunk worker exactly a ChunkTask', () => {
     const selector = ffmpeg.states.get(StateNames.chunks)!.ItemSelector!;
-    expect(Object.keys(selector).map((k) => k.replace(/\.\$$/, '')).sort()).toEqual(Object.keys(ChunkTask.shape).sort());
+    // All but the grant, which the iteration's own Grant state adds.
+    expect(Object.keys(selector).map((k) => k.replace(/\.\$$/, '')).sort()).toEqual(Object.keys(ChunkTask.shape).filter((k) => k !== 'grant').sort());
     expect(selector).toMatchObject({ 'chunk.$': '$$.Map.Item.Value', 'fps.$': '$.probe.fps', 'plan.$': '$.plan' });
   });
 
@@ -249,10 +276,12 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
   it('catches any error of the flow into the Fail task, keeping the state and adding the error', () => {
     const outer = Object.entries(ffmpeg.definition.States).filter(([name, s]) => (s.Type === 'Task' || s.Type === 'Parallel') && name !== StateNames.fail);
     expect(outer.map(([name]) => name).sort()).toEqual(
-      [StateNames.claim, StateNames.probe, StateNames.plan, StateNames.transcode, StateNames.package, StateNames.publish].sort(),
+      [StateNames.claim, StateNames.grantProbe, StateNames.probe, StateNames.plan, StateNames.transcode, StateNames.package, StateNames.publish].sort(),
     );
     for (const [name, state] of outer) {
-      expect(state.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.fail }]);
+      // Probe first goes back to its grant state on an expired grant (see above), then fails as the others.
+      expect(state.Catch?.at(-1), name).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: StateNames.fail });
+      expect(state.Catch, name).toHaveLength(name === StateNames.probe ? 2 : 1);
     }
   });
 
@@ -278,14 +307,16 @@ describe('TranscodeWorkflow (ffmpeg)', () => {
     for (const [name, state] of ffmpeg.states) {
       if (state.Type !== 'Task') continue;
       const fn = resourcesOfType(ffmpeg.template, 'AWS::Lambda::Function')[taskFunctionId(ffmpeg.template, state)]!;
-      expect(fn.Metadata?.[Metadata.workflowTask], name).toBe(name);
-      expect(fn.Metadata?.[Metadata.handler], name).toBe(TaskHandlers[name as keyof typeof TaskHandlers]);
+      // The Grant* states share the Grant function.
+      const taskName = name.startsWith(StateNames.grant) ? StateNames.grant : name;
+      expect(fn.Metadata?.[Metadata.workflowTask], name).toBe(taskName);
+      expect(fn.Metadata?.[Metadata.handler], name).toBe(TaskHandlers[taskName as keyof typeof TaskHandlers]);
     }
   });
 });
 
 describe('pipeline functions', () => {
-  const mediaStates = [StateNames.probe, StateNames.transcodeChunk, StateNames.transcodeAudio, StateNames.package, StateNames.thumbnails];
+  const mediaStates = [StateNames.probe, StateNames.transcodeChunk, StateNames.transcodeAudio, StateNames.thumbnails];
 
   it('gives the media tasks the ffmpeg layer and its binary paths, and no one else', () => {
     const [layerId] = onlyResource(ffmpeg.template, 'AWS::Lambda::LayerVersion');
@@ -352,12 +383,9 @@ describe('pipeline functions', () => {
         ),
       ].sort();
     const raw = /MediaBucketsRaw[0-9A-F]{8}Arn/;
-    for (const module of [TaskHandlers.Probe, TaskHandlers.TranscodeChunk, TaskHandlers.TranscodeAudio, TaskHandlers.Thumbnails]) {
-      expect(s3(module, raw), module).toEqual(['s3:GetObject']);
-    }
-    expect(s3(TaskHandlers.Probe, mediaBucketArnOutput)).toEqual([]);
-    for (const module of [TaskHandlers.TranscodeChunk, TaskHandlers.TranscodeAudio, TaskHandlers.Thumbnails]) {
-      expect(s3(module, mediaBucketArnOutput), module).toEqual(['s3:AbortMultipartUpload', 's3:PutObject']);
+    // The ffmpeg tasks have none: they work through their grant (test/infra/least-privilege.test.ts).
+    for (const module of [TaskHandlers.Probe, TaskHandlers.TranscodeChunk, TaskHandlers.TranscodeAudio, TaskHandlers.Thumbnails, TaskHandlers.Grant]) {
+      expect(s3(module, /MediaBuckets/), module).toEqual([]);
     }
     expect(s3(TaskHandlers.Package, mediaBucketArnOutput)).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(s3(TaskHandlers.Package, raw)).toEqual([]);

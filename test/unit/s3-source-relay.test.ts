@@ -9,7 +9,7 @@ describe('S3SourceRelay', () => {
     const body = new PassThrough({ highWaterMark: 16 });
     const size = 64 * 1024 * 1024;
     const s3 = { send: () => Promise.resolve({ Body: body, ContentLength: size, ContentRange: `bytes 0-${size - 1}/${size}` }) } as unknown as S3Client;
-    const url = await new S3SourceRelay(s3).url('raw', 'uploads/abcdefghijk/source', 60);
+    const url = await new S3SourceRelay().url(s3, 'raw', 'uploads/abcdefghijk/source', 60);
     // S3 keeps sending faster than the reader takes it, so the relay waits for 'drain' when the reader goes.
     const pump = setInterval(() => body.write(Buffer.alloc(256 * 1024)), 5);
     try {
