@@ -4,6 +4,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import type { WorkerCredentials } from './sts-worker-grants.ts';
 import { tracer } from './telemetry.ts';
 
 /**
@@ -34,7 +35,7 @@ export function s3Client(options: { forcePathStyle: boolean }): S3Client {
  */
 export function scopedS3Client(
   options: { forcePathStyle: boolean },
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date },
+  credentials: WorkerCredentials,
 ): S3Client {
   return new S3Client({ ...s3Options(options), credentials });
 }
@@ -48,11 +49,16 @@ function s3Options(options: { forcePathStyle: boolean }) {
 }
 
 export function documentClient(): DynamoDBDocumentClient {
-  documents ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  documents ??= DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), DOCUMENT_OPTIONS);
   return documents;
 }
+
+/** A document client of its own that signs with `credentials` (see `scopedS3Client`). */
+export function scopedDocumentClient(credentials: WorkerCredentials): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({ credentials })), DOCUMENT_OPTIONS);
+}
+
+const DOCUMENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
 
 export function stsClient(): STSClient {
   sts ??= tracer.captureAWSv3Client(new STSClient({}));

@@ -1,5 +1,5 @@
 import { Env, PipelineConfig } from '#contracts/env';
-import { documentClient, kmsClient, s3Client, scopedS3Client, sfnClient, stsClient } from '#adapters/clients';
+import { documentClient, kmsClient, s3Client, scopedDocumentClient, scopedS3Client, sfnClient, stsClient } from '#adapters/clients';
 import { DynamoVideoRepository } from '#adapters/dynamo-video-repository';
 import { FfmpegTranscodeTasks } from '#adapters/ffmpeg-transcode-tasks';
 import { S3MediaFiles } from '#adapters/s3-media-files';
@@ -59,23 +59,35 @@ export function pipelineDeps(): PipelineDeps {
 let relay: S3SourceRelay | undefined;
 
 /**
- * Runs `work` with the media tasks of one video, on S3 through `grant`'s credentials only (the
- * function's own role has no S3 access). `neededMs` is how long the task may still run: a grant
- * that expires sooner is refused (`GrantExpiredError`) and the workflow mints a new one.
+ * Runs `work` with the media tasks of one video, on S3 through `grant`'s credentials only, and a
+ * pipeline whose table writes (chunk progress) go through them too: the function's own role has
+ * no S3 or table access. `neededMs` is how long the task may still run: a grant that expires
+ * sooner is refused (`GrantExpiredError`) and the workflow mints a new one.
  */
 export async function withMediaTasks<T>(
   videoId: string,
   grant: WorkerGrant,
   neededMs: number,
-  work: (tasks: FfmpegTranscodeTasks) => Promise<T>,
+  work: (tasks: FfmpegTranscodeTasks, pipeline: Pipeline) => Promise<T>,
 ): Promise<T> {
   const { config, grants } = pipelineDeps();
   const credentials = await grants.open(videoId, grant, neededMs);
   const s3 = scopedS3Client({ forcePathStyle: config[Env.s3ForcePathStyle] }, credentials);
+  const documents = scopedDocumentClient(credentials);
   relay ??= new S3SourceRelay();
   try {
-    return await work(new FfmpegTranscodeTasks(new S3MediaFiles(s3, config[Env.rawBucket], config[Env.mediaBucket], relay)));
+    const tasks = new FfmpegTranscodeTasks(new S3MediaFiles(s3, config[Env.rawBucket], config[Env.mediaBucket], relay));
+    const pipeline = new Pipeline({
+      videos: new DynamoVideoRepository(documents, config[Env.tableName]),
+      workflow: unwired<WorkflowStarter>(Env.workflowArn),
+      media: unwired<MediaStore>(Env.mediaBucket),
+      clock: { now: () => new Date() },
+      stuckAfterMinutes: config[Env.stuckAfterMinutes],
+      maxRestarts: 3,
+    });
+    return await work(tasks, pipeline);
   } finally {
     s3.destroy();
+    documents.destroy();
   }
 }

@@ -34,7 +34,8 @@ export function handlerEntry(module: string): string {
 export type TableAccess = 'read' | 'readWrite' | 'update';
 
 /** What the table's key must allow for writes through DynamoDB (as TableV2.grantReadWriteData grants it). */
-const TABLE_KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+/** What writing a table encrypted with a customer-managed key takes on that key (as `TableV2.grantWriteData`). */
+export const TABLE_KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 
 /**
  * How a function uses the raw (upload) bucket, in terms of the S3 calls it makes or presigns.

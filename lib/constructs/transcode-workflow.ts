@@ -28,7 +28,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { Env, type EnvName } from '#contracts/env';
 import { GRANT_EXPIRED, MediaLayout, PermanentErrors, RawLayout, StateNames, TaskHandlers } from '#contracts/workflow';
-import { AppFunction, MEDIA_KEYS, type MediaBucketAccess } from '#lib/constructs/app-function';
+import { videoKey } from '#adapters/keys';
+import { AppFunction, MEDIA_KEYS, TABLE_KEY_WRITE_ACTIONS, type MediaBucketAccess } from '#lib/constructs/app-function';
 import { FfmpegLayerPaths } from '#lib/constructs/ffmpeg-layer';
 import { MediaConvertStateNames, MediaConvertTranscoder } from '#lib/constructs/mediaconvert-transcoder';
 import { Metadata, type WorkflowMetadata } from '#lib/metadata';
@@ -179,9 +180,10 @@ export class TranscodeWorkflow extends Construct {
   /** The key the workflow's log groups are encrypted with. */
   public readonly logEncryptionKey: IKey;
   /**
-   * What an ffmpeg task may touch, one video at a time: its source object (read) and its prefix
-   * of the media bucket (write). Only the Grant function may assume it, and only with the session
-   * tag `videoId`, which the policy's keys are named by.
+   * What an ffmpeg task may touch, one video at a time: its source object (read), its prefix of
+   * the media bucket (write) and its item in the table (UpdateItem, for chunk progress). Only the
+   * Grant function may assume it, and only with the session tag `videoId`, which the policy's
+   * keys are named by.
    */
   public readonly mediaWorkerRole: Role;
   /** Seals worker grants in the workflow's state: the Grant function encrypts, ffmpeg tasks decrypt. */
@@ -381,7 +383,6 @@ export class TranscodeWorkflow extends Construct {
     for (const [name, value] of Object.entries(this.env)) fn.setEnv(name as EnvName, value);
     if (spec.ffmpeg) fn.setEnv(Env.ffmpegPath, FfmpegLayerPaths.ffmpeg).setEnv(Env.ffprobePath, FfmpegLayerPaths.ffprobe);
     if (spec.writesTable) fn.useTable(table, 'readWrite');
-    else if (spec.recordsProgress) fn.useTable(table, 'update');
     if (spec.readsRaw) fn.useRawBucket(rawBucket, 'read');
     if (spec.media) fn.useMediaBucket(mediaBucket, ...spec.media);
     if (spec.grants === 'open') {
@@ -408,10 +409,10 @@ export class TranscodeWorkflow extends Construct {
    * `videoId`; its policy names keys by that tag, so no session reaches a second video.
    */
   private createMediaWorkerRole(): Role {
-    const { rawBucket, mediaBucket } = this.props;
+    const { rawBucket, mediaBucket, table } = this.props;
     this.grantFunction = this.taskFunction(StateNames.grant);
     const role = new Role(this, 'MediaWorkerRole', {
-      description: 'vodstack ffmpeg tasks, one video per session: its source object (read), its media prefix (write)',
+      description: 'vodstack ffmpeg tasks, one video per session: its source object (read), its media prefix (write), its item (progress)',
       assumedBy: new ArnPrincipal(this.grantFunction.role!.roleArn).withSessionTags().withConditions({
         StringLike: { 'aws:RequestTag/videoId': '?*' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': ['videoId'] },
@@ -427,6 +428,20 @@ export class TranscodeWorkflow extends Construct {
       `${mediaBucket.bucketArn}/${outputs}`,
       "A session writes the files it makes (segments, playlists, thumbnails) under its own video's prefix only: the prefix is named by the session tag.",
     );
+    // Chunk progress: UpdateItem on the table, only on items whose partition key is this video's.
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [videoKey(GRANTED_VIDEO).pk] } },
+    });
+    table.encryptionKey?.grant(role, ...TABLE_KEY_WRITE_ACTIONS);
+    for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${action} is what TableV2.grantWriteData grants on the table's own key so DynamoDB can encrypt the progress it writes; the resource is that one key.`,
+      });
+    }
     const minter = this.grantFunction;
     minter.setEnv(Env.mediaWorkerRoleArn, role.roleArn).setEnv(Env.grantKeyId, this.grantKey.keyArn);
     this.grantKey.grant(minter, 'kms:Encrypt');
@@ -471,8 +486,6 @@ interface TaskSpec {
   readonly ffmpeg?: boolean;
   /** Writes video items (claim, publish, failure). Every task gets `Env.tableName`. */
   readonly writesTable?: boolean;
-  /** Only updates its video item's progress (UpdateItem, nothing else on the table). */
-  readonly recordsProgress?: boolean;
   /** Reads originals (GetObject and the raw key). */
   readonly readsRaw?: boolean;
   /** Access to `videos/*` of the media bucket. */
@@ -495,7 +508,6 @@ const tasks = {
     memorySize: 10240,
     timeout: Duration.minutes(15),
     ffmpeg: true,
-    recordsProgress: true,
     grants: 'open',
   },
   [StateNames.transcodeAudio]: { module: TaskHandlers.TranscodeAudio, memorySize: 3008, timeout: Duration.minutes(15), ffmpeg: true, grants: 'open' },

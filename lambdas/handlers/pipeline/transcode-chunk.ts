@@ -1,11 +1,13 @@
 import { ChunkTask } from '#contracts/workflow';
-import { pipelineDeps, withMediaTasks } from '#composition/pipeline';
+import { withMediaTasks } from '#composition/pipeline';
 import { workflowTask } from '../shared/task.ts';
 
 /** One Map iteration: every rung of one time chunk in one ffmpeg process; then progress. */
 export const handler = workflowTask(async (event: unknown, context): Promise<{ index: number; segments: number }> => {
   const task = ChunkTask.parse(event);
-  const done = await withMediaTasks(task.videoId, task.grant, context.getRemainingTimeInMillis(), (tasks) => tasks.transcodeChunk(task));
-  await pipelineDeps().pipeline.chunkDone(task.videoId, task.generation, task.chunk.index, task.plan.chunks.length);
-  return done;
+  return withMediaTasks(task.videoId, task.grant, context.getRemainingTimeInMillis(), async (tasks, pipeline) => {
+    const done = await tasks.transcodeChunk(task);
+    await pipeline.chunkDone(task.videoId, task.generation, task.chunk.index, task.plan.chunks.length);
+    return done;
+  });
 });
