@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID }
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { freePort } from './net.ts';
+import { listenOnLoopback } from './net.ts';
 import { physicalKey, resourcesOfType, TemplateResolver, type PhysicalIds, type SynthesizedStack } from './template.ts';
 
 /**
@@ -148,15 +148,7 @@ export async function startLocalKms(options: {
     }
   }
 
-  const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return listenOnLoopback(server, options.port);
 }
 
 function reply(res: ServerResponse, status: number, body: unknown) {

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -30,4 +31,17 @@ export async function waitForPort(port: number, timeoutMs: number, what: string)
     await sleep(100);
   }
   throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts `server` on loopback (`port`, or a free one): its endpoint, and a stop that resolves once
+ * it is closed. For the small JSON/XML stand-ins (Secrets Manager, STS, KMS).
+ */
+export async function listenOnLoopback(server: Server, port?: number): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const chosen = port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(chosen, '127.0.0.1', () => resolve());
+  });
+  return { endpoint: `http://127.0.0.1:${chosen}`, stop: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -3,7 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { physicalKey, resourcesOfType, type PhysicalIds, type SynthesizedStack } from './template.ts';
-import { freePort } from './net.ts';
+import { listenOnLoopback } from './net.ts';
 
 /**
  * A Secrets Manager stand-in: the secrets the templates declare, generated once as their
@@ -67,16 +67,12 @@ export async function startLocalSecrets(options: {
     return reply(res, 400, { __type: 'UnknownOperationException', message: `local Secrets Manager does not do ${target}` });
   }
 
-  const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const { endpoint, stop } = await listenOnLoopback(server, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     value: (id) => secrets.get(id)?.value,
     values: () => [...new Set([...secrets.values()].map((s) => s.value))],
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop,
   };
 }
 

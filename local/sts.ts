@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { allows, nameRoles, policyOfRole, roleByArn, trustOfRole, type AccessRequest } from './iam-policy.ts';
-import { freePort } from './net.ts';
+import { listenOnLoopback } from './net.ts';
 import { TemplateResolver, type PhysicalIds, type SynthesizedStack } from './template.ts';
 
 /**
@@ -177,15 +177,11 @@ export async function startLocalSts(options: { stacks: SynthesizedStack[]; physi
     }
   }
 
-  const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const { endpoint, stop } = await listenOnLoopback(server, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     sessions: { find: (accessKeyId) => sessions.get(accessKeyId) },
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop,
   };
 }
 
