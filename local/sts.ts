@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { allows, nameRoles, policyOfRole, roleByArn, trustOfRole, type AccessRequest } from './iam-policy.ts';
+import { allows, nameRoles, policyOfRole, roleByArn, trustOfRole, type AccessRequest, type PolicyStatement } from './iam-policy.ts';
 import { listenOnLoopback } from './net.ts';
 import { TemplateResolver, type PhysicalIds, type SynthesizedStack } from './template.ts';
 
@@ -71,6 +71,21 @@ export async function startLocalSts(options: { stacks: SynthesizedStack[]; physi
   nameRoles(options.stacks, options.physical);
   const resolver = new TemplateResolver(options.stacks, options.physical);
   const sessions = new Map<string, LocalSession>();
+  // A role's trust and policy, resolved once: every session of the role shares them (a platform
+  // under load issues thousands of sessions, one per ffmpeg task).
+  const roles = new Map<string, { role: ReturnType<typeof roleByArn>; trust: PolicyStatement[]; statements: PolicyStatement[] }>();
+  const roleOf = (roleArn: string) => {
+    let known = roles.get(roleArn);
+    if (!known) {
+      const role = roleByArn(options.stacks, resolver, roleArn);
+      known = role
+        ? { role, trust: trustOfRole(options.stacks, resolver, roleArn)!, statements: policyOfRole(options.stacks, resolver, roleArn)! }
+        : { role, trust: [], statements: [] };
+      // Unknown ARNs are not kept: a caller could otherwise grow the map without bound.
+      if (role) roles.set(roleArn, known);
+    }
+    return known;
+  };
 
   /** The `AssumeRoleResponse` document, or the StsError STS would answer. */
   function assumeRole(params: URLSearchParams, requestId: string): string {
@@ -100,8 +115,7 @@ export async function startLocalSts(options: { stacks: SynthesizedStack[]; physi
     if (new Set(keys).size !== keys.length) {
       throw new StsError('ValidationError', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.', 400);
     }
-    const role = roleByArn(options.stacks, resolver, roleArn!);
-    const trust = role ? trustOfRole(options.stacks, resolver, roleArn!)! : [];
+    const { role, trust, statements } = roleOf(roleArn!);
     const context = {
       ...Object.fromEntries(sessionTags.map((t) => [`aws:RequestTag/${t.key}`, t.value])),
       ...(sessionTags.length > 0 ? { 'aws:TagKeys': sessionTags.map((t) => t.key) } : {}),
@@ -112,7 +126,6 @@ export async function startLocalSts(options: { stacks: SynthesizedStack[]; physi
     if (!role || refused) {
       throw new StsError('AccessDenied', `User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: ${refused} on resource: ${roleArn}`, 403);
     }
-    const statements = policyOfRole(options.stacks, resolver, roleArn!)!;
     const maxSeconds = Number(role.resource.Properties?.['MaxSessionDuration'] ?? DEFAULT_MAX_SESSION_SECONDS);
     const seconds = duration === null ? DEFAULT_MAX_SESSION_SECONDS : Number(duration);
     if (seconds > maxSeconds) {

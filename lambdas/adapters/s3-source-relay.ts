@@ -40,6 +40,14 @@ export class S3SourceRelay {
     return `http://127.0.0.1:${port}/${token}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 
+  /**
+   * Stops serving every source read with `s3` (a task's client, once the task is done), so the
+   * relay does not hold finished tasks' clients until their URLs expire.
+   */
+  forget(s3: S3Client): void {
+    for (const [token, source] of this.sources) if (source.s3 === s3) this.sources.delete(token);
+  }
+
   private listening() {
     this.server ??= new Promise((resolve, reject) => {
       const server = createServer((req, res) => void this.serve(req, res));

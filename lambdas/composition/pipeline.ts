@@ -87,6 +87,7 @@ export async function withMediaTasks<T>(
     });
     return await work(tasks, pipeline);
   } finally {
+    relay.forget(s3);
     s3.destroy();
     documents.destroy();
   }

@@ -31,4 +31,20 @@ describe('S3SourceRelay', () => {
       clearInterval(pump);
     }
   });
+
+  it("forgets a finished task's sources: its URLs answer 404, another task's still serve", async () => {
+    const clientOf = () =>
+      ({ send: () => Promise.resolve({ Body: new PassThrough().end(Buffer.from('data')), ContentLength: 4, ContentRange: 'bytes 0-3/4' }) }) as unknown as S3Client;
+    const relay = new S3SourceRelay();
+    const [done, running] = [clientOf(), clientOf()];
+    const doneUrl = await relay.url(done, 'raw', 'uploads/aaaaaaaaaaa/source', 3600);
+    const runningUrl = await relay.url(running, 'raw', 'uploads/bbbbbbbbbbb/source', 3600);
+
+    relay.forget(done);
+
+    expect((await fetch(doneUrl)).status).toBe(404);
+    const still = await fetch(runningUrl);
+    expect(still.status).toBe(200);
+    expect(await still.text()).toBe('data');
+  });
 });
