@@ -8,7 +8,7 @@ import { S3SourceRelay } from '#adapters/s3-source-relay';
 import { SfnWorkflowStarter } from '#adapters/sfn-workflow-starter';
 import { StsWorkerGrants } from '#adapters/sts-worker-grants';
 import type { WorkerGrant } from '#contracts/workflow';
-import { Pipeline } from '#domain/pipeline';
+import { Pipeline, type PipelineDeps as PipelineRules } from '#domain/pipeline';
 import type { MediaStore, WorkflowStarter } from '#domain/ports';
 import { unwired } from './unwired.ts';
 
@@ -42,17 +42,19 @@ export function pipelineDeps(): PipelineDeps {
         config[Env.mediaWorkerRoleArn],
         config[Env.grantKeyId],
       ),
-      pipeline: new Pipeline({
+      pipeline: pipelineOf(config, {
         videos: new DynamoVideoRepository(documentClient(), config[Env.tableName]),
         workflow: workflowArn ? new SfnWorkflowStarter(sfnClient(), workflowArn) : unwired<WorkflowStarter>(Env.workflowArn),
         media: mediaBucket ? new S3MediaStore(s3(), mediaBucket) : unwired<MediaStore>(Env.mediaBucket),
-        clock: { now: () => new Date() },
-        stuckAfterMinutes: config[Env.stuckAfterMinutes],
-        maxRestarts: 3,
       }),
     };
   }
   return built;
+}
+
+/** The pipeline's rules over these adapters, with the clock and limits every function shares. */
+function pipelineOf(config: PipelineConfig, ports: Pick<PipelineRules, 'videos' | 'workflow' | 'media'>): Pipeline {
+  return new Pipeline({ ...ports, clock: { now: () => new Date() }, stuckAfterMinutes: config[Env.stuckAfterMinutes], maxRestarts: 3 });
 }
 
 /** The process's one source relay: media tasks are built per invocation, the relay is not. */
@@ -77,13 +79,10 @@ export async function withMediaTasks<T>(
   relay ??= new S3SourceRelay();
   try {
     const tasks = new FfmpegTranscodeTasks(new S3MediaFiles(s3, config[Env.rawBucket], config[Env.mediaBucket], relay));
-    const pipeline = new Pipeline({
+    const pipeline = pipelineOf(config, {
       videos: new DynamoVideoRepository(documents, config[Env.tableName]),
       workflow: unwired<WorkflowStarter>(Env.workflowArn),
       media: unwired<MediaStore>(Env.mediaBucket),
-      clock: { now: () => new Date() },
-      stuckAfterMinutes: config[Env.stuckAfterMinutes],
-      maxRestarts: 3,
     });
     return await work(tasks, pipeline);
   } finally {
