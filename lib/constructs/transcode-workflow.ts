@@ -195,7 +195,8 @@ export class TranscodeWorkflow extends Construct {
   private readonly logRetention: RetentionDays;
   private readonly env: Partial<Record<EnvName, string | number>>;
   private readonly taskFunctions: Partial<Record<TaskState, AppFunction>> = {};
-  private grantFunction: AppFunction | undefined;
+  /** The one function behind every Grant state. */
+  private readonly grantFunction: AppFunction;
 
   constructor(scope: Construct, id: string, props: TranscodeWorkflowProps) {
     super(scope, id);
@@ -220,7 +221,8 @@ export class TranscodeWorkflow extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.mediaWorkerRole = this.createMediaWorkerRole();
+    this.grantFunction = this.taskFunction(StateNames.grant);
+    this.mediaWorkerRole = this.createMediaWorkerRole(this.grantFunction);
 
     const fail = this.failPath();
     const claim = this.lambdaTask(StateNames.claim, '$', fail);
@@ -337,7 +339,6 @@ export class TranscodeWorkflow extends Construct {
    * with that grant and goes back for a new one if it would expire before the task could finish.
    */
   private granted(grantState: GrantState, state: TaskState, resultPath: string, fail?: TaskStateBase): Chain {
-    this.grantFunction ??= this.taskFunction(StateNames.grant);
     const grant = this.invoke(grantState, this.grantFunction, '$.grant', fail);
     const task = this.invoke(state, this.taskFunction(state), resultPath, fail, undefined, grant);
     return Chain.start(grant).next(task);
@@ -404,16 +405,15 @@ export class TranscodeWorkflow extends Construct {
   }
 
   /**
-   * The media worker role (see `mediaWorkerRole`). Its trust names the Grant function's role,
-   * which is created here (before the states that use it), and requires exactly one session tag,
+   * The media worker role (see `mediaWorkerRole`). Its trust names the Grant function's role
+   * (`minter`), which alone may assume it, and requires exactly one session tag,
    * `videoId`; its policy names keys by that tag, so no session reaches a second video.
    */
-  private createMediaWorkerRole(): Role {
+  private createMediaWorkerRole(minter: AppFunction): Role {
     const { rawBucket, mediaBucket, table } = this.props;
-    this.grantFunction = this.taskFunction(StateNames.grant);
     const role = new Role(this, 'MediaWorkerRole', {
       description: 'vodstack ffmpeg tasks, one video per session: its source object (read), its media prefix (write), its item (progress)',
-      assumedBy: new ArnPrincipal(this.grantFunction.role!.roleArn).withSessionTags().withConditions({
+      assumedBy: new ArnPrincipal(minter.role!.roleArn).withSessionTags().withConditions({
         StringLike: { 'aws:RequestTag/videoId': '?*' },
         'ForAllValues:StringEquals': { 'aws:TagKeys': ['videoId'] },
       }),
@@ -442,7 +442,6 @@ export class TranscodeWorkflow extends Construct {
         reason: `${action} is what TableV2.grantWriteData grants on the table's own key so DynamoDB can encrypt the progress it writes; the resource is that one key.`,
       });
     }
-    const minter = this.grantFunction;
     minter.setEnv(Env.mediaWorkerRoleArn, role.roleArn).setEnv(Env.grantKeyId, this.grantKey.keyArn);
     this.grantKey.grant(minter, 'kms:Encrypt');
     // TagSession too: the trust policy admits a session only with the videoId tag.
